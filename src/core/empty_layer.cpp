@@ -1,0 +1,1 @@
+// Placeholder translation unit for a layer whose folder has no sources yet.

@@ -1,0 +1,32 @@
+#pragma once
+// Where tests find things: the shared data folder (ORCHARD_SHARED_DIR, default ../shared beside
+// the checkout), the built CLI, and a fresh temporary folder per test.
+#include <filesystem>
+#include <string>
+
+namespace orchard::test {
+
+// ORCHARD_SHARED_DIR or <source>/../shared. Empty path if the folder is absent.
+std::filesystem::path shared_dir();
+// Skips the calling test with a message when shared data is missing.
+#define ORCHARD_REQUIRE_SHARED()                                                        \
+  do {                                                                                  \
+    if (::orchard::test::shared_dir().empty())                                          \
+      GTEST_SKIP() << "shared data folder not found (set ORCHARD_SHARED_DIR)";          \
+  } while (0)
+
+std::filesystem::path source_dir();
+std::filesystem::path binary_dir();
+std::filesystem::path orchard_bin();  // the built `orchard` CLI
+// A new empty directory under the build tree, removed by nothing (inspect after failures).
+std::filesystem::path temp_dir(const std::string& name);
+
+// Runs a shell command, returns its exit status and captured stdout (stderr passes through
+// unless redirected in `cmd`).
+struct CommandResult {
+  int status = -1;
+  std::string out;
+};
+CommandResult run_command(const std::string& cmd);
+
+}  // namespace orchard::test
