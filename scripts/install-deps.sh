@@ -11,7 +11,7 @@ DEBIAN_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev lld-14
   python3 python3-numpy python3-torch python3-jinja2 libopenblas0-pthread
-  nodejs npm
+  $(command -v npm >/dev/null || echo nodejs npm)
 )
 
 missing=()
