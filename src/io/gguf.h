@@ -6,14 +6,13 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "core/tensor.h"
 #include "io/metadata.h"
 
 namespace orchard {
-
-class MappedFile;  // io/mmap.h
 
 struct GgufTensorInfo {
   std::string name;
@@ -50,7 +49,8 @@ class GgufFile {
   size_t data_offset_ = 0;
   std::shared_ptr<void> keep_alive_;
   Metadata metadata_;
-  std::vector<GgufTensorInfo> tensors_;
+  std::vector<GgufTensorInfo> tensors_;  // file order
+  std::unordered_map<std::string, size_t> index_;  // name -> position in tensors_
 };
 
 // Writes a GGUF v3 file atomically (temp file in the same folder, then rename).
@@ -58,12 +58,15 @@ class GgufWriter {
  public:
   void set(const std::string& key, MetaValue value);
   Metadata& metadata() { return metadata_; }
-  // Tensor bytes are copied at write time; the tensor must stay valid until then.
+  // Tensors are written in the order added. The Tensor (and its owner) is held until write(),
+  // which copies the bytes. Throws on a bad name, duplicate, or shape GGUF cannot store.
   void add_tensor(const std::string& name, const Tensor& t);
+  // `alignment` (a power of two) pads the data section and every tensor; values other than the
+  // default 32 are recorded as general.alignment, as GGUF readers expect.
   void write(const std::string& path, uint64_t alignment = 32) const;
 
  private:
-  Metadata metadata_;  // written in key order set() was called? No: map order (sorted) is fine.
+  Metadata metadata_;  // written in sorted key order, so output does not depend on set() order
   std::vector<std::pair<std::string, Tensor>> tensors_;
 };
 
