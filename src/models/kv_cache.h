@@ -2,6 +2,7 @@
 // Per-sequence key/value cache: for each layer and sequence slot, f32 K and V of shape
 // [n_ctx, n_kv_heads, head_dim]. Slots are handed out to sequences (the server keeps several
 // alive at once); a slot's length is how many positions hold valid entries.
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -12,6 +13,7 @@ struct ModelConfig;
 class KvCache {
  public:
   KvCache(const ModelConfig& config, int64_t n_ctx, int n_seq = 1);
+  int64_t n_layer() const { return n_layer_; }
   int64_t n_ctx() const { return n_ctx_; }
   int n_seq() const { return n_seq_; }
   int64_t row_floats() const { return n_kv_heads_ * head_dim_; }  // floats per position
