@@ -1,0 +1,176 @@
+// The non-matmul CPU ops against direct formulas written in double precision.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/backend.h"
+#include "core/error.h"
+#include "kernels/cpu/cpu_backend.h"
+#include "quant/quant.h"
+
+namespace orchard {
+namespace {
+
+using cpu::Isa;
+
+std::vector<float> random_vector(size_t n, std::mt19937& rng, float scale = 1.0f) {
+  std::normal_distribution<float> normal(0.0f, scale);
+  std::vector<float> v(n);
+  for (auto& x : v) x = normal(rng);
+  return v;
+}
+
+class Ops : public ::testing::TestWithParam<Isa> {
+ protected:
+  std::unique_ptr<Backend> backend() const { return cpu::make_cpu_backend(3, GetParam()); }
+};
+
+TEST_P(Ops, RmsNormMatchesFormula) {
+  std::mt19937 rng(1);
+  const int64_t rows = 5, dim = 96;
+  const auto x = random_vector(rows * dim, rng, 3.0f), w = random_vector(dim, rng);
+  std::vector<float> y(x.size());
+  backend()->rms_norm(x.data(), w.data(), y.data(), rows, dim, 1e-5f);
+  for (int64_t r = 0; r < rows; ++r) {
+    double ss = 0;
+    for (int64_t i = 0; i < dim; ++i) ss += double{x[r * dim + i]} * x[r * dim + i];
+    const double inv = 1.0 / std::sqrt(ss / dim + 1e-5);
+    for (int64_t i = 0; i < dim; ++i) EXPECT_NEAR(y[r * dim + i], x[r * dim + i] * inv * w[i], 1e-5);
+  }
+  std::vector<float> in_place = x;  // y may alias x
+  backend()->rms_norm(in_place.data(), w.data(), in_place.data(), rows, dim, 1e-5f);
+  EXPECT_EQ(in_place, y);
+}
+
+// Rotation of each pair by position * inv_freq, with the pairing of each layout.
+TEST_P(Ops, RopeRotatesPairsOfEachLayout) {
+  std::mt19937 rng(2);
+  const int64_t n_tokens = 3, n_heads = 2;
+  const std::vector<int32_t> positions = {0, 7, 1234};
+  for (RopeStyle style : {RopeStyle::Interleaved, RopeStyle::Neox}) {
+    for (int64_t head_dim : {64, 32}) {
+      const int64_t rot_dim = head_dim == 64 ? 64 : 16;  // full and partial rotation
+      std::vector<float> inv_freq(static_cast<size_t>(rot_dim / 2));
+      for (size_t i = 0; i < inv_freq.size(); ++i)
+        inv_freq[i] = static_cast<float>(std::pow(10000.0, -2.0 * i / rot_dim));
+      const RopeTable table{style, rot_dim, inv_freq.data(), 0.9f};
+      const auto x = random_vector(n_tokens * n_heads * head_dim, rng);
+      std::vector<float> y = x;
+      backend()->rope(y.data(), n_tokens, n_heads, head_dim, positions.data(), table);
+      for (int64_t t = 0; t < n_tokens; ++t) {
+        for (int64_t h = 0; h < n_heads; ++h) {
+          const float* in = x.data() + (t * n_heads + h) * head_dim;
+          const float* out = y.data() + (t * n_heads + h) * head_dim;
+          for (int64_t i = 0; i < rot_dim / 2; ++i) {
+            const int64_t a = style == RopeStyle::Interleaved ? 2 * i : i;
+            const int64_t b = style == RopeStyle::Interleaved ? 2 * i + 1 : i + rot_dim / 2;
+            const double angle = double{static_cast<float>(positions[t]) * inv_freq[i]};
+            const double c = std::cos(angle) * 0.9, s = std::sin(angle) * 0.9;
+            EXPECT_NEAR(out[a], in[a] * c - in[b] * s, 1e-5);
+            EXPECT_NEAR(out[b], in[a] * s + in[b] * c, 1e-5);
+          }
+          for (int64_t i = rot_dim; i < head_dim; ++i) EXPECT_EQ(out[i], in[i]) << "unrotated dim " << i;
+        }
+      }
+    }
+  }
+}
+
+// Tokens of two sequences in one batch (prefill of one, decode of the other), GQA 6 query
+// heads over 2 KV heads, checked against softmax(q.k * scale) . v computed in double.
+TEST_P(Ops, AttentionMatchesNaiveSoftmax) {
+  std::mt19937 rng(3);
+  const int64_t n_heads = 6, n_kv = 2, head_dim = 40, n_ctx = 50;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
+  const auto k0 = random_vector(n_ctx * n_kv * head_dim, rng, 2.0f), v0 = random_vector(k0.size(), rng);
+  const auto k1 = random_vector(k0.size(), rng, 2.0f), v1 = random_vector(k0.size(), rng);
+  const std::vector<int32_t> positions = {0, 1, 2, 3, 41, 17};
+  const std::vector<int> seq = {0, 0, 0, 0, 1, 0};
+  std::vector<const float*> kc, vc;
+  for (int s : seq) {
+    kc.push_back(s ? k1.data() : k0.data());
+    vc.push_back(s ? v1.data() : v0.data());
+  }
+  const int64_t n = static_cast<int64_t>(positions.size());
+  const auto q = random_vector(n * n_heads * head_dim, rng, 2.0f);
+  std::vector<float> out(q.size());
+  const AttentionBatch batch{n, positions.data(), kc.data(), vc.data()};
+  backend()->attention(q.data(), batch, n_heads, n_kv, head_dim, scale, out.data());
+  for (int64_t t = 0; t < n; ++t) {
+    for (int64_t h = 0; h < n_heads; ++h) {
+      const int64_t kvh = h / (n_heads / n_kv);
+      std::vector<double> p(static_cast<size_t>(positions[t] + 1));
+      double max = -1e300, total = 0;
+      for (size_t j = 0; j < p.size(); ++j) {
+        double dot = 0;
+        for (int64_t i = 0; i < head_dim; ++i)
+          dot += double{q[(t * n_heads + h) * head_dim + i]} * kc[t][(j * n_kv + kvh) * head_dim + i];
+        p[j] = dot * scale;
+        max = std::max(max, p[j]);
+      }
+      for (auto& e : p) total += (e = std::exp(e - max));
+      for (int64_t i = 0; i < head_dim; ++i) {
+        double expect = 0;
+        for (size_t j = 0; j < p.size(); ++j) expect += p[j] / total * vc[t][(j * n_kv + kvh) * head_dim + i];
+        EXPECT_NEAR(out[(t * n_heads + h) * head_dim + i], expect, 2e-5) << "token " << t << " head " << h;
+      }
+    }
+  }
+}
+
+TEST_P(Ops, AttentionSoftmaxIsStableForLargeScores) {
+  const int64_t head_dim = 4;
+  const std::vector<float> k = {100, 0, 0, 0, 101, 0, 0, 0}, v = {1, 2, 3, 4, 5, 6, 7, 8};
+  const std::vector<float> q = {100, 0, 0, 0};  // scores 10000 and 10100: exp overflows without the max shift
+  const int32_t pos = 1;
+  const float* kc = k.data();
+  const float* vc = v.data();
+  std::vector<float> out(4);
+  backend()->attention(q.data(), AttentionBatch{1, &pos, &kc, &vc}, 1, 1, head_dim, 1.0f, out.data());
+  for (int i = 0; i < 4; ++i) EXPECT_FLOAT_EQ(out[i], v[4 + i]);
+}
+
+TEST_P(Ops, ElementwiseOps) {
+  std::mt19937 rng(4);
+  auto gate = random_vector(37, rng, 4.0f);
+  const auto up = random_vector(37, rng);
+  const auto original = gate;
+  backend()->silu_mul(gate.data(), up.data(), 37);
+  for (size_t i = 0; i < gate.size(); ++i)
+    EXPECT_NEAR(gate[i], original[i] / (1 + std::exp(-double{original[i]})) * up[i], 1e-5);
+
+  std::vector<float> y = {1, 2, 3, 4, 5, 6};
+  const std::vector<float> x = {10, 20, 30, 40, 50, 60};
+  backend()->add(y.data(), x.data(), 6);
+  EXPECT_EQ(y, (std::vector<float>{11, 22, 33, 44, 55, 66}));
+  Tensor bias = Tensor::zeros(DType::F32, {3});
+  bias.f32()[0] = 1, bias.f32()[1] = -1, bias.f32()[2] = 0.5f;
+  backend()->add_bias(y.data(), bias, 2, 3);
+  EXPECT_EQ(y, (std::vector<float>{12, 21, 33.5f, 45, 54, 66.5f}));
+  EXPECT_THROW(backend()->add_bias(y.data(), bias, 3, 2), Error);
+}
+
+TEST_P(Ops, GetRowsDecodesTheRequestedRows) {
+  std::mt19937 rng(5);
+  const auto values = random_vector(4 * 64, rng);
+  Tensor table = Tensor::zeros(DType::Q8_0, {4, 64});
+  quantize_row(DType::Q8_0, values.data(), table.data(), 4 * 64);
+  const std::vector<int32_t> ids = {3, 0, 3};
+  std::vector<float> out(3 * 64), expect(64);
+  backend()->get_rows(table, ids.data(), 3, out.data());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    dequantize_row(DType::Q8_0, table.row(ids[i]), expect.data(), 64);
+    EXPECT_EQ(std::vector<float>(out.begin() + i * 64, out.begin() + (i + 1) * 64), expect);
+  }
+  const int32_t bad = 4;
+  EXPECT_THROW(backend()->get_rows(table, &bad, 1, out.data()), Error);
+}
+
+INSTANTIATE_TEST_SUITE_P(Isas, Ops, ::testing::ValuesIn(cpu::supported_isas()),
+                         [](const auto& info) { return std::string(cpu::isa_name(info.param)); });
+
+}  // namespace
+}  // namespace orchard
