@@ -36,7 +36,9 @@ struct ModelSource {
 };
 
 struct LoadOptions {
-  std::optional<DType> quantize;  // HF weights: quantize 2-D weights on load (q8_0 | q4_0)
+  // Quantize float weights on load (q8_0 | q4_0), see io/quantize_weights.h. Meant for HF
+  // folders (f16/bf16); for GGUF it touches only float tensors, never re-quantizes.
+  std::optional<DType> quantize;
 };
 
 // Opens a .gguf file or a Hugging Face folder. Throws orchard::Error naming the file.
