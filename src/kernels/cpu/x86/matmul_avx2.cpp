@@ -1,14 +1,210 @@
-// avx2 kernels (compiled with the avx2 -m flags; only called when isa_supported says so).
+// AVX2 + FMA + F16C kernels. AVX2 has 16 vector registers, so a tile is computed two tokens
+// at a time (R x 2 accumulators plus R weight vectors stay in registers).
+#include <immintrin.h>
+
+#include <algorithm>
+
 #include "kernels/cpu/kernels.h"
+#include "kernels/cpu/x86/tile_dispatch.h"
+#include "quant/blocks.h"
 
 namespace orchard::cpu {
+namespace {
+
+inline float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+inline float half(uint16_t h) { return _cvtsh_ss(h); }
+
+const float* act_row(const MatmulTile& t, int j) {
+  return reinterpret_cast<const float*>(static_cast<const uint8_t*>(t.x) + j * t.x_stride);
+}
+template <class Block>
+const Block* weight_row(const MatmulTile& t, int r) {
+  return reinterpret_cast<const Block*>(t.w + r * t.w_stride);
+}
+const BlockQ8_0* q8_row(const MatmulTile& t, int j) {
+  return reinterpret_cast<const BlockQ8_0*>(static_cast<const uint8_t*>(t.x) + j * t.x_stride);
+}
+
+// Runs Pass<R, T2>(tile, first token) over the tile's tokens two at a time.
+template <int R, int T, template <int, int> class Pass>
+void in_token_pairs(const MatmulTile& t) {
+  if constexpr (T >= 2) Pass<R, 2>::run(t, 0);
+  if constexpr (T == 1 || T == 3) Pass<R, 1>::run(t, T - 1);
+  if constexpr (T == 4) Pass<R, 2>::run(t, 2);
+}
+
+// ---- f32 / f16 / bf16 weights, f32 activations ----
+
+struct LoadF32 {
+  static __m256 load(const uint8_t* row, int64_t i) { return _mm256_loadu_ps(reinterpret_cast<const float*>(row) + i); }
+};
+struct LoadF16 {
+  static __m256 load(const uint8_t* row, int64_t i) {
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 2 * i)));
+  }
+};
+struct LoadBF16 {  // bf16 is the top half of an f32
+  static __m256 load(const uint8_t* row, int64_t i) {
+    const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 2 * i));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+  }
+};
+
+template <class Load>
+struct FloatPass {
+  template <int R, int T>
+  struct Of {
+    static void run(const MatmulTile& t, int j0) {
+      __m256 acc[R][T];
+      for (auto& row : acc)
+        for (auto& a : row) a = _mm256_setzero_ps();
+      for (int64_t i = 0; i < t.k; i += 8) {
+        __m256 x[T];
+        for (int j = 0; j < T; ++j) x[j] = _mm256_loadu_ps(act_row(t, j0 + j) + i);
+        for (int r = 0; r < R; ++r) {
+          const __m256 w = Load::load(t.w + r * t.w_stride, i);
+          for (int j = 0; j < T; ++j) acc[r][j] = _mm256_fmadd_ps(w, x[j], acc[r][j]);
+        }
+      }
+      for (int r = 0; r < R; ++r)
+        for (int j = 0; j < T; ++j) t.y[(j0 + j) * t.y_stride + r] = hsum(acc[r][j]);
+    }
+  };
+};
+
+template <class Load>
+struct FloatTile {
+  template <int R, int T>
+  struct Of {
+    static void run(const MatmulTile& t) { in_token_pairs<R, T, FloatPass<Load>::template Of>(t); }
+  };
+};
+
+// ---- q8_0 / q4_0 weights, q8_0 activations ----
+// maddubs multiplies unsigned by signed bytes and adds pairs into int16; the pair sums must not
+// saturate. q8_0 x q8_0 uses the sign trick: |w| (unsigned) times x with w's sign moved onto
+// it, at most 2 * 128 * 127 < 32768. q4_0 weights are stored as q + 8 in 0..15 (unsigned);
+// w.x = (q+8).x - 8 * sum(x), and the correction depends on the token only.
+
+inline __m256 int_sum_to_float(__m256i pairs16) {
+  return _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs16, _mm256_set1_epi16(1)));
+}
+
+inline __m256i unpack_nibbles(const uint8_t* qs) {
+  const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
+  const __m256i both = _mm256_set_m128i(_mm_srli_epi16(packed, 4), packed);  // low nibbles then high
+  return _mm256_and_si256(both, _mm256_set1_epi8(0x0f));
+}
+
+template <int R, int T>
+struct Q8Pass {
+  static void run(const MatmulTile& t, int j0) {
+    __m256 acc[R][T];
+    for (auto& row : acc)
+      for (auto& a : row) a = _mm256_setzero_ps();
+    const BlockQ8_0* w[R];
+    const BlockQ8_0* x[T];
+    for (int r = 0; r < R; ++r) w[r] = weight_row<BlockQ8_0>(t, r);
+    for (int j = 0; j < T; ++j) x[j] = q8_row(t, j0 + j);
+    for (int64_t b = 0; b < t.k / kQK; ++b) {
+      __m256i xq[T];
+      float dx[T];
+      for (int j = 0; j < T; ++j) {
+        xq[j] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[j][b].qs));
+        dx[j] = half(x[j][b].d);
+      }
+      for (int r = 0; r < R; ++r) {
+        const __m256i wq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w[r][b].qs));
+        const __m256i wabs = _mm256_sign_epi8(wq, wq);
+        const float dw = half(w[r][b].d);
+        for (int j = 0; j < T; ++j) {
+          const __m256 dot = int_sum_to_float(_mm256_maddubs_epi16(wabs, _mm256_sign_epi8(xq[j], wq)));
+          acc[r][j] = _mm256_fmadd_ps(dot, _mm256_set1_ps(dw * dx[j]), acc[r][j]);
+        }
+      }
+    }
+    for (int r = 0; r < R; ++r)
+      for (int j = 0; j < T; ++j) t.y[(j0 + j) * t.y_stride + r] = hsum(acc[r][j]);
+  }
+};
+
+template <int R, int T>
+struct Q4Pass {
+  static void run(const MatmulTile& t, int j0) {
+    __m256 acc[R][T];
+    for (auto& row : acc)
+      for (auto& a : row) a = _mm256_setzero_ps();
+    const BlockQ4_0* w[R];
+    const BlockQ8_0* x[T];
+    for (int r = 0; r < R; ++r) w[r] = weight_row<BlockQ4_0>(t, r);
+    for (int j = 0; j < T; ++j) x[j] = q8_row(t, j0 + j);
+    const __m256i eights = _mm256_set1_epi8(8);
+    for (int64_t b = 0; b < t.k / kQK; ++b) {
+      __m256i xq[T], offset[T];
+      float dx[T];
+      for (int j = 0; j < T; ++j) {
+        xq[j] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[j][b].qs));
+        offset[j] = _mm256_maddubs_epi16(eights, xq[j]);  // 8 * x, in int16 pairs
+        dx[j] = half(x[j][b].d);
+      }
+      for (int r = 0; r < R; ++r) {
+        const __m256i wq = unpack_nibbles(w[r][b].qs);
+        const float dw = half(w[r][b].d);
+        for (int j = 0; j < T; ++j) {
+          const __m256i pairs = _mm256_sub_epi16(_mm256_maddubs_epi16(wq, xq[j]), offset[j]);
+          acc[r][j] = _mm256_fmadd_ps(int_sum_to_float(pairs), _mm256_set1_ps(dw * dx[j]), acc[r][j]);
+        }
+      }
+    }
+    for (int r = 0; r < R; ++r)
+      for (int j = 0; j < T; ++j) t.y[(j0 + j) * t.y_stride + r] = hsum(acc[r][j]);
+  }
+};
+
+template <int R, int T>
+struct Q8Tile {
+  static void run(const MatmulTile& t) { in_token_pairs<R, T, Q8Pass>(t); }
+};
+template <int R, int T>
+struct Q4Tile {
+  static void run(const MatmulTile& t) { in_token_pairs<R, T, Q4Pass>(t); }
+};
+
+// ---- vector helpers for attention ----
+
+float dot(const float* a, const float* b, int64_t n) {
+  __m256 acc = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc);
+  float sum = hsum(acc);
+  for (; i < n; ++i) sum += a[i] * b[i];
+  return sum;
+}
+
+void axpy(float a, const float* x, float* y, int64_t n) {
+  const __m256 va = _mm256_set1_ps(a);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+  for (; i < n; ++i) y[i] += a * x[i];
+}
+
+}  // namespace
 
 const IsaKernels& avx2_kernels() {
-  static const IsaKernels table = [] {
-    IsaKernels k = generic_kernels();  // entries not overridden here stay generic
-    k.isa = Isa::Avx2;
-    return k;
-  }();
+  static const IsaKernels table{Isa::Avx2,
+                                dispatch_tile<FloatTile<LoadF32>::Of>,
+                                dispatch_tile<FloatTile<LoadF16>::Of>,
+                                dispatch_tile<FloatTile<LoadBF16>::Of>,
+                                dispatch_tile<Q8Tile>,
+                                dispatch_tile<Q4Tile>,
+                                dot,
+                                axpy};
   return table;
 }
 
