@@ -1,0 +1,129 @@
+// A test model as a Hugging Face folder: config.json + model.safetensors (+ tokenizer files).
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "io/atomic_file.h"
+#include "io/safetensors.h"
+#include "models/testmodel.h"
+
+namespace orchard {
+
+namespace {
+
+using nlohmann::json;
+
+// GGUF tensor name -> transformers' name ("blk.3.attn_q.weight" -> "model.layers.3.self_attn.q_proj.weight").
+std::string hf_tensor_name(const std::string& gguf) {
+  static const std::pair<const char*, const char*> kGlobal[] = {
+      {"token_embd.weight", "model.embed_tokens.weight"},
+      {"output_norm.weight", "model.norm.weight"},
+      {"output.weight", "lm_head.weight"},
+  };
+  static const std::pair<const char*, const char*> kLayer[] = {
+      {"attn_norm.weight", "input_layernorm.weight"},     {"attn_q.weight", "self_attn.q_proj.weight"},
+      {"attn_k.weight", "self_attn.k_proj.weight"},       {"attn_v.weight", "self_attn.v_proj.weight"},
+      {"attn_q.bias", "self_attn.q_proj.bias"},           {"attn_k.bias", "self_attn.k_proj.bias"},
+      {"attn_v.bias", "self_attn.v_proj.bias"},           {"attn_q_norm.weight", "self_attn.q_norm.weight"},
+      {"attn_k_norm.weight", "self_attn.k_norm.weight"},  {"attn_output.weight", "self_attn.o_proj.weight"},
+      {"ffn_norm.weight", "post_attention_layernorm.weight"}, {"ffn_gate.weight", "mlp.gate_proj.weight"},
+      {"ffn_up.weight", "mlp.up_proj.weight"},            {"ffn_down.weight", "mlp.down_proj.weight"},
+  };
+  for (const auto& [from, to] : kGlobal)
+    if (gguf == from) return to;
+  const size_t dot = gguf.find('.', 4);  // after "blk.N"
+  const std::string layer = gguf.substr(4, dot - 4), rest = gguf.substr(dot + 1);
+  for (const auto& [from, to] : kLayer)
+    if (rest == from) return "model.layers." + layer + "." + to;
+  throw Error("test models: no Hugging Face name for tensor '" + gguf + "'");
+}
+
+std::string torch_dtype(DType dtype) {
+  switch (dtype) {
+    case DType::F32: return "float32";
+    case DType::F16: return "float16";
+    case DType::BF16: return "bfloat16";
+    default:
+      throw Error("test models: a Hugging Face folder holds f32, f16 or bf16 weights, not " +
+                  std::string(dtype_name(dtype)) + "; write a .gguf file for quantized types");
+  }
+}
+
+json config_json(const ModelConfig& c, const Metadata& tokenizer, DType dtype) {
+  static const std::map<std::string, std::string> kClass = {
+      {"llama", "LlamaForCausalLM"}, {"qwen2", "Qwen2ForCausalLM"}, {"qwen3", "Qwen3ForCausalLM"}};
+  json j = {
+      {"architectures", {kClass.at(c.architecture)}},
+      {"model_type", c.architecture},
+      {"vocab_size", c.n_vocab},
+      {"hidden_size", c.n_embd},
+      {"intermediate_size", c.n_ff},
+      {"num_hidden_layers", c.n_layer},
+      {"num_attention_heads", c.n_head},
+      {"num_key_value_heads", c.n_head_kv},
+      {"head_dim", c.head_dim},
+      {"max_position_embeddings", c.context_length},
+      {"rms_norm_eps", c.rms_eps},
+      {"rope_theta", c.rope_theta},
+      {"rope_scaling", nullptr},
+      {"tie_word_embeddings", c.tied_embeddings},
+      {"hidden_act", "silu"},
+      {"torch_dtype", torch_dtype(dtype)},
+  };
+  if (c.architecture != "qwen2") j["attention_bias"] = false;  // Qwen2 always has q/k/v biases
+  if (c.rope_scaling == RopeScaling::Linear) j["rope_scaling"] = {{"rope_type", "linear"}, {"factor", c.rope_factor}};
+  if (c.rope_scaling == RopeScaling::Llama3)
+    j["rope_scaling"] = {{"rope_type", "llama3"},
+                         {"factor", c.rope_factor},
+                         {"low_freq_factor", c.rope_low_freq_factor},
+                         {"high_freq_factor", c.rope_high_freq_factor},
+                         {"original_max_position_embeddings", c.rope_original_context}};
+  if (auto bos = tokenizer.get_int("tokenizer.ggml.bos_token_id")) j["bos_token_id"] = *bos;
+  if (auto eos = tokenizer.get_int("tokenizer.ggml.eos_token_id")) j["eos_token_id"] = *eos;
+  return j;
+}
+
+void write_text_file(const std::string& path, const std::string& text) {
+  AtomicFile out(path);
+  out.write(text);
+  out.commit();
+}
+
+void copy_file(const std::string& from, const std::string& to) {
+  std::ifstream in(from, std::ios::binary);
+  if (!in) throw file_error(from, "cannot read");
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  write_text_file(to, bytes.str());
+}
+
+}  // namespace
+
+void write_test_hf(const TestModelSpec& spec, const TestVocab& vocab, DType dtype, uint64_t seed,
+                   const std::string& dir) {
+  const ModelConfig c = resolve_test_config(spec, vocab);
+  torch_dtype(dtype);  // rejects quantized types before any work
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) throw file_error(dir, "cannot create folder: " + ec.message());
+
+  // Everything in the layout HF uses: one dtype for all tensors, Q/K rows unpermuted.
+  std::map<std::string, Tensor> tensors;
+  for (const TensorSpec& t : decoder_tensors(c)) tensors[hf_tensor_name(t.name)] = test_weight(t, dtype, seed);
+  const std::string base = dir + "/";
+  write_safetensors(base + "model.safetensors", tensors, {{"format", "pt"}});
+
+  write_text_file(base + "config.json", config_json(c, vocab.tokenizer, dtype).dump(2) + "\n");
+  json generation = {{"do_sample", false}};
+  if (auto bos = vocab.tokenizer.get_int("tokenizer.ggml.bos_token_id")) generation["bos_token_id"] = *bos;
+  if (auto eos = vocab.tokenizer.get_int("tokenizer.ggml.eos_token_id")) generation["eos_token_id"] = *eos;
+  write_text_file(base + "generation_config.json", generation.dump(2) + "\n");
+  if (vocab.tokenizer_json_path) copy_file(*vocab.tokenizer_json_path, base + "tokenizer.json");
+  if (vocab.tokenizer_config_path) copy_file(*vocab.tokenizer_config_path, base + "tokenizer_config.json");
+}
+
+}  // namespace orchard
