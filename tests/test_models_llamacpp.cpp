@@ -1,0 +1,107 @@
+// The GGUF files the test-model generator writes, checked against llama.cpp itself (the peer in
+// ../shared/peers/llama-cpp.mjs): llama.cpp must load them, and orchard's greedy continuation
+// must equal llama.cpp's. llama.cpp quantizes activations inside its matmuls, so where its own
+// top-2 log-prob margin is below 0.02 the two may part; only a difference at such a near-tie
+// (and nothing after it) is accepted.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <functional>
+
+#include <nlohmann/json.hpp>
+
+#include "core/backend.h"
+#include "io/model_source.h"
+#include "models/kv_cache.h"
+#include "models/model.h"
+#include "models/testmodel.h"
+#include "support/paths.h"
+
+namespace orchard {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr double kNearTie = 0.02;
+
+fs::path peer_script() { return test::shared_dir() / "peers/llama-cpp.mjs"; }
+
+bool peer_installed() {
+  const char* dir = std::getenv("ORCHARD_PEER_DIR");
+  return fs::exists(peer_script()) && fs::exists(fs::path(dir ? dir : "/tmp/orchard-peer") / "node_modules/node-llama-cpp") &&
+         test::run_command("node --version >/dev/null 2>&1").status == 0;
+}
+
+std::vector<int32_t> orchard_greedy(const std::string& path, const std::vector<int32_t>& prompt, int n) {
+  auto source = std::make_shared<const ModelSource>(open_model(path));
+  auto model = load_model(source, make_cpu_backend(2));
+  KvCache cache(model->config(), 64);
+  std::vector<float> logits;
+  Batch batch;
+  for (size_t i = 0; i < prompt.size(); ++i) batch.add(prompt[i], static_cast<int32_t>(i), 0, i + 1 == prompt.size());
+  std::vector<int32_t> out;
+  for (int step = 0; step < n; ++step) {
+    model->forward(batch, cache, logits);
+    const auto best = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+    out.push_back(best);
+    batch.clear();
+    batch.add(best, static_cast<int32_t>(prompt.size() + step), 0, true);
+  }
+  return out;
+}
+
+struct Case {
+  std::string name;
+  std::string architecture;
+  DType dtype;
+  std::function<void(ModelConfig&)> adjust;
+};
+
+class ModelsLlamaCpp : public ::testing::TestWithParam<Case> {};
+
+TEST_P(ModelsLlamaCpp, LoadsAndAgreesOnGreedyContinuation) {
+  ORCHARD_REQUIRE_SHARED();
+  if (!peer_installed()) GTEST_SKIP() << "llama.cpp peer not installed (../shared/peers/install-llama-cpp.sh)";
+  const Case& c = GetParam();
+  TestModelSpec spec = test_model_preset("tiny", c.architecture);
+  c.adjust(spec.config);
+  const TestVocab vocab = vocab_from_gguf((test::shared_dir() / "data/tokenizer-tests/ggml-vocab-llama-spm.gguf").string());
+  const fs::path path = test::temp_dir("models_llamacpp_" + c.name) / "model.gguf";
+  write_test_gguf(spec, vocab, c.dtype, 11, path.string());
+
+  const std::vector<int32_t> prompt{1, 450, 4086, 17354, 1701, 29916};
+  const int n = 12;
+  const auto peer = test::run_command("node " + peer_script().string() + " greedy " + path.string() +
+                                      " --tokens 1,450,4086,17354,1701,29916 --n " + std::to_string(n));
+  ASSERT_EQ(peer.status, 0) << "llama.cpp could not run " << path;
+  const auto reply = nlohmann::json::parse(peer.out);
+  const auto want = reply.at("generated").get<std::vector<int32_t>>();
+  const auto margins = reply.at("margins").get<std::vector<double>>();
+  ASSERT_EQ(want.size(), static_cast<size_t>(n));
+
+  const std::vector<int32_t> got = orchard_greedy(path.string(), prompt, n);
+  for (int i = 0; i < n; ++i) {
+    if (got[i] == want[i]) continue;
+    EXPECT_LT(margins[i], kNearTie) << "step " << i << ": orchard " << got[i] << ", llama.cpp " << want[i]
+                                    << " with a clear margin " << margins[i];
+    break;  // after a near-tie the two continuations legitimately diverge
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Families, ModelsLlamaCpp,
+    ::testing::Values(Case{"llama_f32", "llama", DType::F32, [](ModelConfig&) {}},
+                      Case{"llama_q8_0", "llama", DType::Q8_0, [](ModelConfig&) {}},
+                      Case{"llama3_rope_tied_f16", "llama", DType::F16,
+                           [](ModelConfig& c) {
+                             c.rope_scaling = RopeScaling::Llama3, c.rope_factor = 8.0f, c.rope_original_context = 32;
+                             c.tied_embeddings = true;
+                           }},
+                      Case{"qwen2_q4_0", "qwen2", DType::Q4_0, [](ModelConfig&) {}},
+                      Case{"qwen3_f32", "qwen3", DType::F32, [](ModelConfig&) {}},
+                      Case{"qwen3_q8_0", "qwen3", DType::Q8_0, [](ModelConfig&) {}}),
+    [](const auto& info) { return info.param.name; });
+
+}  // namespace
+}  // namespace orchard
