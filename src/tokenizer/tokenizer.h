@@ -39,14 +39,24 @@ class Tokenizer {
   virtual const std::string& token_text(TokenId id) const = 0;  // the vocab entry as stored
   virtual TokenId bos() const = 0;  // -1 when the model has none
   virtual TokenId eos() const = 0;
-  virtual bool is_special(TokenId id) const = 0;      // control / added special tokens
+  virtual bool is_special(TokenId id) const = 0;      // control tokens (HF added tokens with special=true)
   virtual bool is_end_of_generation(TokenId id) const = 0;  // eos, eot, <|im_end|>, ...
   virtual std::vector<TokenId> end_of_generation_ids() const = 0;
-  // Special token id by its text, -1 if none.
+  // Id of the token whose vocab text is exactly `text` ("<|im_end|>"), -1 if none.
   virtual TokenId find_token(std::string_view text) const = 0;
+
+ protected:
+  // True when encoding prepends a space marker (SentencePiece add_space_prefix, Metaspace,
+  // WordPiece word starts) that decode() should not print.
+  virtual bool decode_strips_leading_space() const { return false; }
 };
 
+// GGUF "tokenizer.ggml.*" keys: model "llama" (SentencePiece), "gpt2" (byte-level BPE with the
+// llama.cpp pre-tokenizer named by tokenizer.ggml.pre) or "bert" (WordPiece). Throws
+// orchard::Error naming `source_name` and the key on missing or inconsistent metadata.
 std::unique_ptr<Tokenizer> tokenizer_from_gguf_metadata(const Metadata& md, const std::string& source_name);
+// A Hugging Face tokenizer.json (BPE or WordPiece model) plus optional tokenizer_config.json
+// (special-token names, add_bos_token/add_eos_token when there is no post-processor template).
 std::unique_ptr<Tokenizer> tokenizer_from_json(const nlohmann::json& tokenizer_json,
                                                const nlohmann::json* tokenizer_config,
                                                const std::string& source_name);
