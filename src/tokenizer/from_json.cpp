@@ -151,6 +151,7 @@ std::unique_ptr<Tokenizer> build(const json& tj, const json* config, const std::
   add_normalizers(member_or_null(tj, "normalizer"), spec.normalizers, source + " normalizer");
   add_pre_tokenizers(member_or_null(tj, "pre_tokenizer"), spec.pre_tokenizers, source + " pre_tokenizer");
   read_decoder(member_or_null(tj, "decoder"), spec.decode, source + " decoder");
+  spec.decode.rules_apply_to_added_tokens = true;
 
   const std::string where = source + " model";
   if (info.model_type == "BPE") {

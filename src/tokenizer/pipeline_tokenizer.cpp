@@ -76,13 +76,15 @@ void PipelineTokenizer::encode_fragment(std::string_view text, bool first_fragme
 
 std::string PipelineTokenizer::token_bytes(TokenId id, bool render_special) const {
   const std::string& text = token_text(id);
+  const DecodeRules& rules = spec_.decode;
   switch (vocab_->types[id]) {
     case TokenType::Control:
     case TokenType::Unknown:
     case TokenType::Unused:
-      return render_special ? text : std::string();
+      if (!render_special) return {};
+      return rules.rules_apply_to_added_tokens ? apply_rules(text) : text;
     case TokenType::UserDefined:
-      return text;
+      return rules.rules_apply_to_added_tokens ? apply_rules(text) : text;
     case TokenType::Byte:
       if (int b = byte_token_value(text); b >= 0) return std::string(1, static_cast<char>(b));
       return text;
@@ -90,9 +92,13 @@ std::string PipelineTokenizer::token_bytes(TokenId id, bool render_special) cons
     case TokenType::Undefined:
       break;
   }
-  const DecodeRules& rules = spec_.decode;
   if (rules.byte_tokens)
     if (int b = byte_token_value(text); b >= 0) return std::string(1, static_cast<char>(b));
+  return apply_rules(text);
+}
+
+std::string PipelineTokenizer::apply_rules(const std::string& text) const {
+  const DecodeRules& rules = spec_.decode;
   std::string out = rules.byte_level ? symbols_to_bytes(text) : text;
   if (!rules.space_marker.empty()) {
     std::string replaced;

@@ -21,6 +21,9 @@ struct DecodeRules {
   std::string space_marker;         // e.g. "▁" -> " "
   std::string continuation_prefix;  // WordPiece "##": removed; other word pieces get a leading space
   bool strip_leading_space = false; // decode() drops the space the encoder prepended
+  // HF runs its decoder over added tokens too ("▁▁" added to Gemma's vocab prints as two
+  // spaces); llama.cpp prints control/user-defined token text as stored.
+  bool rules_apply_to_added_tokens = false;
 };
 
 struct TokenizerSpec {
@@ -59,6 +62,7 @@ class PipelineTokenizer final : public Tokenizer {
  private:
   void encode_fragment(std::string_view text, bool first_fragment, std::vector<TokenId>& out) const;
   void check_id(TokenId id) const;
+  std::string apply_rules(const std::string& text) const;  // the DecodeRules on a token's text
 
   TokenizerSpec spec_;
   std::shared_ptr<const Vocab> vocab_;
