@@ -6,6 +6,7 @@
 #include <numbers>
 
 #include "core/error.h"
+#include "core/threadpool.h"
 #include "io/gguf.h"
 #include "quant/quant.h"
 
@@ -138,14 +139,22 @@ void normal_row(uint64_t seed, const std::string& name, int64_t row, float* out,
 Tensor test_weight(const TensorSpec& spec, DType dtype, uint64_t seed, const std::vector<int64_t>* row_order) {
   Tensor t = Tensor::zeros(dtype, spec.shape);
   const int64_t cols = t.cols();
-  std::vector<float> row(cols);
-  for (int64_t r = 0; r < t.rows(); ++r) {
-    normal_row(seed, spec.name, row_order ? (*row_order)[r] : r, row.data(), cols);
-    const double scale = spec.role == TensorSpec::Role::Matrix ? 1.0 / std::sqrt(static_cast<double>(cols)) : 0.1;
-    const double offset = spec.role == TensorSpec::Role::Norm ? 1.0 : 0.0;
-    for (float& v : row) v = static_cast<float>(offset + scale * v);
-    quantize_row(dtype, row.data(), static_cast<uint8_t*>(t.data()) + r * t.row_bytes(), cols);
-  }
+  if (cols % dtype_info(dtype).block_size != 0)
+    throw Error("test models: tensor '" + spec.name + "' has rows of " + std::to_string(cols) + " values, not whole " +
+                std::string(dtype_name(dtype)) + " blocks of " + std::to_string(dtype_info(dtype).block_size));
+  const double scale = spec.role == TensorSpec::Role::Matrix ? 1.0 / std::sqrt(static_cast<double>(cols)) : 0.1;
+  const double offset = spec.role == TensorSpec::Role::Norm ? 1.0 : 0.0;
+  auto* bytes = static_cast<uint8_t*>(t.data());
+  // Rows are independent streams, so the threads' split cannot change the values.
+  ThreadPool pool;
+  pool.parallel_for(t.rows(), [&](int64_t begin, int64_t end, int) {
+    std::vector<float> row(cols);
+    for (int64_t r = begin; r < end; ++r) {
+      normal_row(seed, spec.name, row_order ? (*row_order)[r] : r, row.data(), cols);
+      for (float& v : row) v = static_cast<float>(offset + scale * v);
+      quantize_row(dtype, row.data(), bytes + r * t.row_bytes(), cols);
+    }
+  });
   return t;
 }
 
