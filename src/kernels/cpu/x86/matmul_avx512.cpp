@@ -1,6 +1,6 @@
 // AVX-512 kernels: 32 vector registers hold a whole 4 x 4 tile of accumulators. Float weights
 // use 16-wide FMA; q8_0 / q4_0 use VNNI (vpdpbusd: unsigned bytes times signed bytes, summed
-// in groups of four into int32), one 32-element block per 256-bit vector.
+// in groups of four into int32).
 #include <immintrin.h>
 
 #include "kernels/cpu/kernels.h"
@@ -17,13 +17,6 @@ const float* act_row(const MatmulTile& t, int j) {
 }
 const BlockQ8_0* q8_row(const MatmulTile& t, int j) {
   return reinterpret_cast<const BlockQ8_0*>(static_cast<const uint8_t*>(t.x) + j * t.x_stride);
-}
-
-inline float hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
 }
 
 // ---- f32 / f16 / bf16 weights, f32 activations ----
@@ -66,10 +59,11 @@ struct FloatTile {
 };
 
 // ---- q8_0 / q4_0 weights, q8_0 activations ----
-// vpdpbusd needs one unsigned operand. q8_0 x q8_0: feed x + 128 (flip the sign bit) as the
-// unsigned side, and start each sum at -128 * sum(w), computed once per weight block:
-// (x + 128).w - 128 * sum(w) = x.w. q4_0 stores q + 8 in 0..15, already unsigned: start at
-// -8 * sum(x), computed once per activation block.
+// Two consecutive 32-element blocks share one 512-bit register (an odd last block fills the
+// low half, with zero scales above). vpdpbusd needs one unsigned operand. q8_0 x q8_0: feed
+// x + 128 (the sign bit flipped) as the unsigned side and start each sum at -128 * sum(w),
+// computed once per weight block: (x + 128).w - 128 * sum(w) = x.w. q4_0 stores q + 8 in
+// 0..15, already unsigned: start at -8 * sum(x), computed once per activation block.
 
 inline __m256i load32(const int8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
 
@@ -79,57 +73,76 @@ inline __m256i unpack_nibbles(const uint8_t* qs) {
   return _mm256_and_si256(both, _mm256_set1_epi8(0x0f));
 }
 
-// -factor * (sum of each group of four signed bytes), as the starting value of a dot product.
-inline __m256i negated_scaled_sums(uint8_t factor, __m256i signed_bytes) {
-  const __m256i f = _mm256_set1_epi8(static_cast<char>(factor));
-  const __m256i sums = _mm256_dpbusd_epi32(_mm256_setzero_si256(), f, signed_bytes);
-  return _mm256_sub_epi32(_mm256_setzero_si256(), sums);
+inline __m256i block_bytes(const BlockQ8_0& b) { return load32(b.qs); }
+inline __m256i block_bytes(const BlockQ4_0& b) { return unpack_nibbles(b.qs); }
+
+// Quants of blocks b (low half) and b + 1 (high half, zero unless kPair).
+template <bool kPair, class Block>
+inline __m512i pair_bytes(const Block* blocks) {
+  const __m512i low = _mm512_zextsi256_si512(block_bytes(blocks[0]));
+  return kPair ? _mm512_inserti64x4(low, block_bytes(blocks[1]), 1) : low;
+}
+
+// Scale of block b in the low eight lanes, of block b + 1 (or zero) in the high eight.
+template <bool kPair, class Block>
+inline __m512 pair_scales(const Block* blocks) {
+  const __m512 low = _mm512_zextps256_ps512(_mm256_set1_ps(half(blocks[0].d)));
+  return kPair ? _mm512_insertf32x8(low, _mm256_set1_ps(half(blocks[1].d)), 1) : low;
+}
+
+// -factor * (sum of each group of four signed bytes): the starting value of a dot product.
+inline __m512i negated_scaled_sums(uint8_t factor, __m512i signed_bytes) {
+  const __m512i sums = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(static_cast<char>(factor)), signed_bytes);
+  return _mm512_sub_epi32(_mm512_setzero_si512(), sums);
 }
 
 template <class Block, bool kQ4>
 struct QuantTile {
   template <int R, int T>
   struct Of {
+    template <bool kPair>
+    static void step(const Block* const (&w)[R], const BlockQ8_0* const (&x)[T], __m512 (&acc)[R][T]) {
+      __m512i xv[T], x_start[T];
+      __m512 dx[T];
+      for (int j = 0; j < T; ++j) {
+        const __m512i xq = pair_bytes<kPair>(x[j]);
+        if constexpr (kQ4) {
+          xv[j] = xq;
+          x_start[j] = negated_scaled_sums(8, xq);
+        } else {
+          xv[j] = _mm512_xor_si512(xq, _mm512_set1_epi8(static_cast<char>(0x80)));  // x + 128, unsigned
+        }
+        dx[j] = pair_scales<kPair>(x[j]);
+      }
+      for (int r = 0; r < R; ++r) {
+        const __m512i wv = pair_bytes<kPair>(w[r]);
+        const __m512 dw = pair_scales<kPair>(w[r]);
+        __m512i w_start{};
+        if constexpr (!kQ4) w_start = negated_scaled_sums(128, wv);
+        for (int j = 0; j < T; ++j) {
+          const __m512i dot = kQ4 ? _mm512_dpbusd_epi32(x_start[j], wv, xv[j]) : _mm512_dpbusd_epi32(w_start, xv[j], wv);
+          acc[r][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(dw, dx[j]), acc[r][j]);
+        }
+      }
+    }
+
     static void run(const MatmulTile& t) {
-      __m256 acc[R][T];
+      __m512 acc[R][T];
       for (auto& row : acc)
-        for (auto& a : row) a = _mm256_setzero_ps();
+        for (auto& a : row) a = _mm512_setzero_ps();
       const Block* w[R];
       const BlockQ8_0* x[T];
       for (int r = 0; r < R; ++r) w[r] = reinterpret_cast<const Block*>(t.w + r * t.w_stride);
       for (int j = 0; j < T; ++j) x[j] = q8_row(t, j);
-      const __m256i sign_bit = _mm256_set1_epi8(static_cast<char>(0x80));
-      for (int64_t b = 0; b < t.k / kQK; ++b) {
-        __m256i xv[T], x_start[T];
-        float dx[T];
-        for (int j = 0; j < T; ++j) {
-          const __m256i xq = load32(x[j][b].qs);
-          if constexpr (kQ4) {
-            xv[j] = xq;
-            x_start[j] = negated_scaled_sums(8, xq);
-          } else {
-            xv[j] = _mm256_xor_si256(xq, sign_bit);  // x + 128 as unsigned
-          }
-          dx[j] = half(x[j][b].d);
-        }
-        for (int r = 0; r < R; ++r) {
-          const float dw = half(w[r][b].d);
-          __m256i wv, w_start{};
-          if constexpr (kQ4) {
-            wv = unpack_nibbles(w[r][b].qs);
-          } else {
-            wv = load32(w[r][b].qs);
-            w_start = negated_scaled_sums(128, wv);
-          }
-          for (int j = 0; j < T; ++j) {
-            const __m256i dot = kQ4 ? _mm256_dpbusd_epi32(x_start[j], wv, xv[j])
-                                    : _mm256_dpbusd_epi32(w_start, xv[j], wv);
-            acc[r][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_set1_ps(dw * dx[j]), acc[r][j]);
-          }
-        }
+      const int64_t blocks = t.k / kQK;
+      for (int64_t b = 0; b + 2 <= blocks; b += 2) {
+        step<true>(w, x, acc);
+        for (auto& p : w) p += 2;
+        for (auto& p : x) p += 2;
       }
+      if (blocks % 2) step<false>(w, x, acc);
       for (int r = 0; r < R; ++r)
-        for (int j = 0; j < T; ++j) t.y[j * t.y_stride + r] = hsum(acc[r][j]);
+        for (int j = 0; j < T; ++j) t.y[j * t.y_stride + r] = _mm512_reduce_add_ps(acc[r][j]);
     }
   };
 };
