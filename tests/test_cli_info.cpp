@@ -1,0 +1,63 @@
+// `orchard info`: run the CLI on a generated GGUF file and check the numbers it reports
+// against values computed by hand from the fixture's shapes.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "io/gguf.h"
+#include "support/paths.h"
+
+namespace orchard {
+namespace {
+
+namespace fs = std::filesystem;
+
+TEST(CliInfo, ReportsSizesHyperparametersAndMemory) {
+  GgufWriter w;
+  w.set("general.architecture", MetaValue::string("llama"));
+  w.set("llama.context_length", MetaValue::u32(1024));
+  w.set("llama.block_count", MetaValue::u32(2));
+  w.set("llama.embedding_length", MetaValue::u32(64));
+  w.set("llama.feed_forward_length", MetaValue::u32(128));
+  w.set("llama.attention.head_count", MetaValue::u32(4));
+  w.set("llama.attention.head_count_kv", MetaValue::u32(2));
+  w.set("tokenizer.ggml.model", MetaValue::string("llama"));
+  w.set("tokenizer.ggml.tokens", MetaValue::string_array({"<unk>", "<s>", "</s>", "a"}));
+  w.set("tokenizer.chat_template", MetaValue::string("{{ x }}"));
+  w.add_tensor("token_embd.weight", Tensor::zeros(DType::Q8_0, {4, 64}));  // 4 rows * 2 blocks * 34 bytes
+  w.add_tensor("output_norm.weight", Tensor::zeros(DType::F32, {64}));
+  w.add_tensor("blk.0.attn_q.weight", Tensor::zeros(DType::F16, {64, 64}));
+  fs::path path = test::temp_dir("cli_info") / "m.gguf";
+  w.write(path.string());
+
+  auto r = test::run_command(test::orchard_bin().string() + " info --json " + path.string());
+  ASSERT_EQ(r.status, 0) << r.out;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["architecture"], "llama");
+  EXPECT_EQ(j["parameters"], 4 * 64 + 64 + 64 * 64);
+  EXPECT_EQ(j["weight_bytes"], 4 * 2 * 34 + 64 * 4 + 64 * 64 * 2);
+  EXPECT_EQ(j["file_bytes"], fs::file_size(path));
+  EXPECT_EQ(j["tensor_types"]["q8_0"]["tensors"], 1);
+  EXPECT_EQ(j["tensor_types"]["f16"]["bytes"], 64 * 64 * 2);
+  EXPECT_EQ(j["context_length"], 1024);
+  EXPECT_EQ(j["kv_heads"], 2);
+  EXPECT_EQ(j["head_size"], 16);
+  EXPECT_EQ(j["vocab_size"], 4);
+  // K and V: layers * tokens * kv_heads * head_size * 2 * sizeof(float)
+  EXPECT_EQ(j["kv_cache_bytes_at_context"], 2 * 1024 * 2 * 16 * 2 * 4);
+  EXPECT_EQ(j["kv_cache_bytes_at_4096"], 2 * 4096 * 2 * 16 * 2 * 4);
+  EXPECT_EQ(j["tokenizer"], "llama");
+  EXPECT_EQ(j["chat_template"], true);
+
+  auto text = test::run_command(test::orchard_bin().string() + " info " + path.string());
+  ASSERT_EQ(text.status, 0);
+  EXPECT_NE(text.out.find("architecture   llama"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("q8_0: 1"), std::string::npos) << text.out;
+
+  auto missing = test::run_command(test::orchard_bin().string() + " info " + (path.string() + ".none") + " 2>&1");
+  EXPECT_EQ(missing.status, 1);
+  EXPECT_NE(missing.out.find("m.gguf.none"), std::string::npos) << missing.out;
+}
+
+}  // namespace
+}  // namespace orchard
