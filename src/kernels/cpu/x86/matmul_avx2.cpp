@@ -8,7 +8,9 @@
 #include "kernels/cpu/x86/tile_dispatch.h"
 #include "quant/blocks.h"
 
-namespace orchard::cpu {
+// Everything here lives in its own namespace: code built with avx2 flags must never share a
+// symbol name with code built for another ISA, or the linker could merge the two.
+namespace orchard::cpu::avx2 {
 namespace {
 
 inline float hsum(__m256 v) {
@@ -195,8 +197,12 @@ void axpy(float a, const float* x, float* y, int64_t n) {
 }
 
 }  // namespace
+}  // namespace orchard::cpu::avx2
+
+namespace orchard::cpu {
 
 const IsaKernels& avx2_kernels() {
+  using namespace avx2;
   static const IsaKernels table{Isa::Avx2,
                                 dispatch_tile<FloatTile<LoadF32>::Of>,
                                 dispatch_tile<FloatTile<LoadF16>::Of>,

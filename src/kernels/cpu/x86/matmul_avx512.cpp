@@ -7,7 +7,9 @@
 #include "kernels/cpu/x86/tile_dispatch.h"
 #include "quant/blocks.h"
 
-namespace orchard::cpu {
+// Everything here lives in its own namespace: code built with avx512 flags must never share a
+// symbol name with code built for another ISA, or the linker could merge the two.
+namespace orchard::cpu::avx512 {
 namespace {
 
 inline float half(uint16_t h) { return _cvtsh_ss(h); }
@@ -171,8 +173,12 @@ void axpy(float a, const float* x, float* y, int64_t n) {
 }
 
 }  // namespace
+}  // namespace orchard::cpu::avx512
+
+namespace orchard::cpu {
 
 const IsaKernels& avx512_kernels() {
+  using namespace avx512;
   static const IsaKernels table{Isa::Avx512,
                                 dispatch_tile<FloatTile<LoadF32>::Of>,
                                 dispatch_tile<FloatTile<LoadF16>::Of>,

@@ -2,6 +2,9 @@
 // Turns a register-tile kernel templated on its shape, Kernel<R, T>::run(tile) for R rows
 // and T tokens known at compile time, into one MatmulTileFn that picks the instantiation for
 // the tile's actual size (edge tiles are smaller). Plain C++: shared by the ISA files.
+// Each instantiation is a weak symbol named after Kernel, so every ISA file must declare its
+// kernels in a namespace of its own (e.g. orchard::cpu::avx2): an anonymous namespace alone
+// mangles the same in every file, and the linker would keep one ISA's copy for all.
 #include <array>
 #include <utility>
 
