@@ -14,6 +14,12 @@ using hf::field;
 using hf::json;
 using hf::string_field;
 
+// Sequences nest; a bound keeps hostile files from exhausting the stack.
+constexpr int kMaxNesting = 16;
+void check_depth(int depth, const std::string& where) {
+  if (depth > kMaxNesting) throw Error(where + ": Sequence nested deeper than " + std::to_string(kMaxNesting));
+}
+
 // A Split/Replace pattern: {"String": "..."} or {"Regex": "..."}.
 struct Pattern {
   std::string text;
@@ -26,11 +32,12 @@ Pattern read_pattern(const json& step, const std::string& where) {
   throw Error(where + ": pattern must be {\"String\": ...} or {\"Regex\": ...}");
 }
 
-void add_normalizers(const json& n, std::vector<Normalizer>& out, const std::string& where) {
+void add_normalizers(const json& n, std::vector<Normalizer>& out, const std::string& where, int depth = 0) {
   if (n.is_null()) return;
+  check_depth(depth, where);
   const std::string type = string_field(n, "type", where, "");
   if (type == "Sequence") {
-    for (const json& child : field(n, "normalizers", where)) add_normalizers(child, out, where);
+    for (const json& child : field(n, "normalizers", where)) add_normalizers(child, out, where, depth + 1);
   } else if (type == "NFC") {
     out.push_back(unicode_normalizer(unicode::Form::NFC));
   } else if (type == "NFD") {
@@ -71,11 +78,12 @@ PrependScheme read_prepend_scheme(const json& step, const std::string& where) {
   return bool_field(step, "add_prefix_space", where, true) ? PrependScheme::Always : PrependScheme::Never;
 }
 
-void add_pre_tokenizers(const json& p, std::vector<PreTokenizer>& out, const std::string& where) {
+void add_pre_tokenizers(const json& p, std::vector<PreTokenizer>& out, const std::string& where, int depth = 0) {
   if (p.is_null()) return;
+  check_depth(depth, where);
   const std::string type = string_field(p, "type", where, "");
   if (type == "Sequence") {
-    for (const json& child : field(p, "pretokenizers", where)) add_pre_tokenizers(child, out, where);
+    for (const json& child : field(p, "pretokenizers", where)) add_pre_tokenizers(child, out, where, depth + 1);
   } else if (type == "Split") {
     const Pattern pattern = read_pattern(p, where);
     const SplitBehavior behavior = parse_split_behavior(string_field(p, "behavior", where, "Isolated"));
@@ -102,11 +110,12 @@ void add_pre_tokenizers(const json& p, std::vector<PreTokenizer>& out, const std
   }
 }
 
-void read_decoder(const json& d, DecodeRules& rules, const std::string& where) {
+void read_decoder(const json& d, DecodeRules& rules, const std::string& where, int depth = 0) {
   if (d.is_null()) return;
+  check_depth(depth, where);
   const std::string type = string_field(d, "type", where, "");
   if (type == "Sequence") {
-    for (const json& child : field(d, "decoders", where)) read_decoder(child, rules, where);
+    for (const json& child : field(d, "decoders", where)) read_decoder(child, rules, where, depth + 1);
   } else if (type == "ByteLevel") {
     rules.byte_level = true;
   } else if (type == "ByteFallback") {

@@ -45,12 +45,13 @@ std::string config_token(const json* config, const char* key, const std::string&
 
 // BOS/EOS the post-processor adds around a single sequence; false if it has no template.
 bool read_template(const json& processor, const Vocab& vocab, std::vector<TokenId>& prefix,
-                   std::vector<TokenId>& suffix, const std::string& where) {
+                   std::vector<TokenId>& suffix, const std::string& where, int depth = 0) {
   if (!processor.is_object()) return false;
+  if (depth > 16) throw Error(where + ": Sequence nested too deeply");
   const std::string type = string_field(processor, "type", where, "");
   if (type == "Sequence") {
     bool found = false;
-    for (const json& p : field(processor, "processors", where)) found |= read_template(p, vocab, prefix, suffix, where);
+    for (const json& p : field(processor, "processors", where)) found |= read_template(p, vocab, prefix, suffix, where, depth + 1);
     return found;
   }
   if (type == "BertProcessing" || type == "RobertaProcessing") {

@@ -41,7 +41,8 @@ std::shared_ptr<const Regex::Compiled> compile(const std::string& pattern) {
   auto compiled = std::make_shared<Regex::Compiled>();
   compiled->pattern = pattern;
   compiled->code = code;
-  cache.emplace(pattern, compiled);
+  // Real tokenizers use a handful of patterns; the bound only matters for hostile input.
+  if (cache.size() < 256) cache.emplace(pattern, compiled);
   return compiled;
 }
 
