@@ -9,6 +9,7 @@
 #include "core/backend.h"
 #include "core/error.h"
 #include "kernels/cpu/cpu_backend.h"
+#include "kernels/cpu/kernels.h"
 #include "quant/quant.h"
 
 namespace orchard {
@@ -167,6 +168,40 @@ TEST_P(Ops, GetRowsDecodesTheRequestedRows) {
   }
   const int32_t bad = 4;
   EXPECT_THROW(backend()->get_rows(table, &bad, 1, out.data()), Error);
+}
+
+TEST_P(Ops, ExpSumIsAccurateOverTheFloatRange) {
+  const cpu::IsaKernels& kernels = cpu::kernels_for(GetParam());
+  std::vector<float> x;
+  for (float v = -85.5f; v <= 89.5f; v += 0.01f) x.push_back(v);  // v - 1.5 spans [-87, 88]
+  x.push_back(-1000.0f);  // far below the range: about zero, never negative or NaN
+  const std::vector<float> original = x;
+  kernels.exp_sum(x.data(), static_cast<int64_t>(x.size()), 1.5f);
+  for (size_t i = 0; i + 1 < x.size(); ++i) {
+    const double expect = std::exp(double{original[i] - 1.5f});  // the shift is applied in float
+    ASSERT_NEAR(x[i], expect, 4e-7 * expect) << "exp(" << original[i] << " - 1.5)";
+  }
+  EXPECT_GE(x.back(), 0.0f);
+  EXPECT_LT(x.back(), 1e-37f);
+
+  // The returned sum, over softmax-like scores (37 values: partial-sum lanes plus a tail).
+  std::vector<float> scores(37);
+  double expect_sum = 0;
+  for (size_t i = 0; i < scores.size(); ++i) {
+    scores[i] = -0.7f * static_cast<float>(i);
+    expect_sum += std::exp(double{scores[i] - 0.5f});
+  }
+  EXPECT_NEAR(kernels.exp_sum(scores.data(), 37, 0.5f), expect_sum, 1e-6 * expect_sum);
+}
+
+TEST_P(Ops, SiluMulOnPrefillSizedBatch) {  // takes the threaded path
+  std::mt19937 rng(6);
+  const size_t n = 100000;
+  auto gate = random_vector(n, rng, 6.0f);
+  const auto up = random_vector(n, rng), original = gate;
+  backend()->silu_mul(gate.data(), up.data(), static_cast<int64_t>(n));
+  for (size_t i = 0; i < n; ++i)
+    ASSERT_NEAR(gate[i], original[i] / (1 + std::exp(-double{original[i]})) * up[i], 1e-5 * (1 + std::fabs(original[i])));
 }
 
 INSTANTIATE_TEST_SUITE_P(Isas, Ops, ::testing::ValuesIn(cpu::supported_isas()),

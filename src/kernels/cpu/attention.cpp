@@ -37,11 +37,7 @@ void attention(const IsaKernels& kernels, ThreadPool& pool, AttentionScratch& sc
         scores[p] = scale * kernels.dot(qh, k + p * kv_row, head_dim);
         max_score = std::max(max_score, scores[p]);
       }
-      float total = 0.0f;
-      for (int64_t p = 0; p < n_keys; ++p) {
-        scores[p] = std::exp(scores[p] - max_score);
-        total += scores[p];
-      }
+      const float total = kernels.exp_sum(scores.data(), n_keys, max_score);
       float* o = out + item * head_dim;
       std::fill(o, o + head_dim, 0.0f);
       const float inv_total = 1.0f / total;

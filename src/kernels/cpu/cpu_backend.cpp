@@ -49,7 +49,12 @@ class CpuBackend final : public Backend {
     cpu::attention(kernels_, pool_, attention_scratch_, q, batch, n_heads, n_kv_heads, head_dim, scale, out);
   }
 
-  void silu_mul(float* gate, const float* up, int64_t n) override { cpu::silu_mul(gate, up, n); }
+  void silu_mul(float* gate, const float* up, int64_t n) override {
+    // Worth a pool dispatch only for prefill-sized batches.
+    constexpr int64_t kParallelFrom = 1 << 15;
+    if (n < kParallelFrom) return kernels_.silu_mul(gate, up, n);
+    pool_.parallel_for(n, [&](int64_t begin, int64_t end, int) { kernels_.silu_mul(gate + begin, up + begin, end - begin); });
+  }
   void add(float* y, const float* x, int64_t n) override { cpu::add(y, x, n); }
 
   void add_bias(float* y, const Tensor& bias, int64_t rows, int64_t cols) override {

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "kernels/cpu/kernels.h"
+#include "kernels/cpu/vector_math.h"
 #include "quant/blocks.h"
 #include "quant/quant.h"
 
@@ -74,7 +75,7 @@ void axpy(float a, const float* x, float* y, int64_t n) {
 }  // namespace
 
 const IsaKernels& generic_kernels() {
-  static const IsaKernels table{Isa::Generic, f32_f32, f16_f32, bf16_f32, q8_0_q8_0, q4_0_q8_0, dot, axpy};
+  static const IsaKernels table{Isa::Generic, f32_f32, f16_f32, bf16_f32, q8_0_q8_0, q4_0_q8_0, dot, axpy, silu_mul_loop, exp_sum_loop};
   return table;
 }
 

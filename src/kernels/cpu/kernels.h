@@ -38,6 +38,8 @@ struct IsaKernels {
   MatmulTileFn q4_0_q8_0;
   float (*dot)(const float* a, const float* b, int64_t n);
   void (*axpy)(float a, const float* x, float* y, int64_t n);  // y += a * x
+  void (*silu_mul)(float* gate, const float* up, int64_t n);  // gate = silu(gate) * up
+  float (*exp_sum)(float* x, int64_t n, float shift);          // x = e^(x - shift), returns sum(x)
 };
 
 const IsaKernels& generic_kernels();

@@ -15,7 +15,6 @@ namespace orchard::cpu {
 void rms_norm(ThreadPool& pool, const float* x, const float* weight, float* y, int64_t rows, int64_t dim, float eps);
 void rope(ThreadPool& pool, float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim, const int32_t* positions,
           const RopeTable& table);
-void silu_mul(float* gate, const float* up, int64_t n);
 void add(float* y, const float* x, int64_t n);
 void add_bias(float* y, const float* bias, int64_t rows, int64_t cols);
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "kernels/cpu/kernels.h"
+#include "kernels/cpu/vector_math.h"
 #include "kernels/cpu/x86/tile_dispatch.h"
 #include "quant/blocks.h"
 
@@ -210,7 +211,9 @@ const IsaKernels& avx2_kernels() {
                                 dispatch_tile<Q8Tile>,
                                 dispatch_tile<Q4Tile>,
                                 dot,
-                                axpy};
+                                axpy,
+                                silu_mul_loop,
+                                exp_sum_loop};
   return table;
 }
 

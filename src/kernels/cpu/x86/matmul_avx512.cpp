@@ -4,6 +4,7 @@
 #include <immintrin.h>
 
 #include "kernels/cpu/kernels.h"
+#include "kernels/cpu/vector_math.h"
 #include "kernels/cpu/x86/tile_dispatch.h"
 #include "quant/blocks.h"
 
@@ -186,7 +187,9 @@ const IsaKernels& avx512_kernels() {
                                 dispatch_tile<QuantTile<BlockQ8_0, false>::Of>,
                                 dispatch_tile<QuantTile<BlockQ4_0, true>::Of>,
                                 dot,
-                                axpy};
+                                axpy,
+                                silu_mul_loop,
+                                exp_sum_loop};
   return table;
 }
 
