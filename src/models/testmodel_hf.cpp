@@ -1,4 +1,6 @@
 // A test model as a Hugging Face folder: config.json + model.safetensors (+ tokenizer files).
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -53,6 +55,16 @@ std::string torch_dtype(DType dtype) {
   }
 }
 
+// The shortest decimal that reads back as `f`, so config.json says 1e-06, not 9.99999997e-07.
+double shortest_decimal(float f) {
+  for (int digits = 6;; ++digits) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.*g", digits, static_cast<double>(f));
+    const double parsed = std::strtod(text, nullptr);
+    if (static_cast<float>(parsed) == f || digits == 9) return parsed;
+  }
+}
+
 json config_json(const ModelConfig& c, const Metadata& tokenizer, DType dtype) {
   static const std::map<std::string, std::string> kClass = {
       {"llama", "LlamaForCausalLM"}, {"qwen2", "Qwen2ForCausalLM"}, {"qwen3", "Qwen3ForCausalLM"}};
@@ -67,20 +79,20 @@ json config_json(const ModelConfig& c, const Metadata& tokenizer, DType dtype) {
       {"num_key_value_heads", c.n_head_kv},
       {"head_dim", c.head_dim},
       {"max_position_embeddings", c.context_length},
-      {"rms_norm_eps", c.rms_eps},
-      {"rope_theta", c.rope_theta},
+      {"rms_norm_eps", shortest_decimal(c.rms_eps)},
+      {"rope_theta", shortest_decimal(c.rope_theta)},
       {"rope_scaling", nullptr},
       {"tie_word_embeddings", c.tied_embeddings},
       {"hidden_act", "silu"},
       {"torch_dtype", torch_dtype(dtype)},
   };
   if (c.architecture != "qwen2") j["attention_bias"] = false;  // Qwen2 always has q/k/v biases
-  if (c.rope_scaling == RopeScaling::Linear) j["rope_scaling"] = {{"rope_type", "linear"}, {"factor", c.rope_factor}};
+  if (c.rope_scaling == RopeScaling::Linear) j["rope_scaling"] = {{"rope_type", "linear"}, {"factor", shortest_decimal(c.rope_factor)}};
   if (c.rope_scaling == RopeScaling::Llama3)
     j["rope_scaling"] = {{"rope_type", "llama3"},
-                         {"factor", c.rope_factor},
-                         {"low_freq_factor", c.rope_low_freq_factor},
-                         {"high_freq_factor", c.rope_high_freq_factor},
+                         {"factor", shortest_decimal(c.rope_factor)},
+                         {"low_freq_factor", shortest_decimal(c.rope_low_freq_factor)},
+                         {"high_freq_factor", shortest_decimal(c.rope_high_freq_factor)},
                          {"original_max_position_embeddings", c.rope_original_context}};
   if (auto bos = tokenizer.get_int("tokenizer.ggml.bos_token_id")) j["bos_token_id"] = *bos;
   if (auto eos = tokenizer.get_int("tokenizer.ggml.eos_token_id")) j["eos_token_id"] = *eos;
