@@ -212,6 +212,7 @@ void Interpreter::execute_for(const Stmt& s, const std::shared_ptr<Scope>& scope
   }
   auto last_changed = std::make_shared<Value>();
   for (std::size_t i = 0; i < items.size(); ++i) {
+    step();
     // Each iteration starts from the enclosing variables: assignments don't carry over.
     auto inner = std::make_shared<Scope>();
     inner->parent = scope;
@@ -239,7 +240,8 @@ Value Interpreter::make_macro(const Stmt& s, const std::shared_ptr<Scope>& scope
     }
     Value kwargs = Value::dict();
     for (auto& [key, value] : args.keyword) {
-      const bool is_param = std::any_of(params.begin(), params.end(), [&](const Param& p) { return p.name == key; });
+      const std::string& keyword = key;  // (structured bindings can't be captured in C++20)
+      const bool is_param = std::any_of(params.begin(), params.end(), [&](const Param& p) { return p.name == keyword; });
       if (is_param && frame->vars.count(key)) throw Error("macro '" + name + "' got multiple values for argument '" + key + "'");
       if (is_param || key == "caller") frame->vars[key] = value;
       else kwargs.as_dict()->set(Value(key), value);

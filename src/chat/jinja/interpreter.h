@@ -25,7 +25,7 @@ struct Limits {
   std::size_t max_output_bytes = 16u << 20;  // rendered text and any single string value
   std::size_t max_items = 1u << 20;          // elements of one list built by the template
   int max_depth = 400;                       // nested evaluation (expressions, blocks, macro calls)
-  std::size_t max_steps = 20'000'000;        // evaluated expressions and statements
+  std::size_t max_steps = 5'000'000;         // evaluated expressions, statements and loop iterations
 };
 
 class Interpreter {

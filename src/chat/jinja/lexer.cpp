@@ -108,15 +108,20 @@ class Lexer {
   // newline (trim_blocks); "+" keeps everything.
   void after_tag_end(char sign, bool trims_newline) {
     if (sign == '-') {
-      while (pos_ < src_.size()) {
-        std::size_t next = pos_;
-        if (!pystr::is_space(pystr::decode(src_, next))) break;
-        pos_ = next;
-      }
+      skip_whitespace();
     } else if (sign != '+' && trims_newline && pos_ < src_.size() && src_[pos_] == '\n') {
       ++pos_;
     }
     line_starting_ = pos_ > 0 && src_[pos_ - 1] == '\n';
+  }
+
+  // Python's \s: any Unicode whitespace, decoded so that UTF-8 continuation bytes never match.
+  void skip_whitespace() {
+    while (pos_ < src_.size()) {
+      std::size_t next = pos_;
+      if (!pystr::is_space(pystr::decode(src_, next))) break;
+      pos_ = next;
+    }
   }
 
   void comment(std::size_t tag) {
@@ -164,7 +169,7 @@ class Lexer {
     tokens_.push_back({begin, "", 0, 0.0, tag});
     std::vector<char> brackets;
     while (true) {
-      while (pos_ < src_.size() && pystr::is_space(static_cast<unsigned char>(src_[pos_]))) ++pos_;
+      skip_whitespace();
       if (pos_ >= src_.size()) fail(tag, block ? "unexpected end of template, expected '%}'" : "unexpected end of template, expected '}}'");
       if (brackets.empty() && closes(block)) return;
       const char c = src_[pos_];

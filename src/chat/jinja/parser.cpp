@@ -34,8 +34,9 @@ class Parser {
     if (pos_ + 1 < toks_.size()) ++pos_;
   }
 
-  [[noreturn]] void fail(const std::string& message) const {
-    throw Error(describe_location(src_, cur().offset) + ": " + message);
+  [[noreturn]] void fail(const std::string& message) const { fail_at(cur().offset, message); }
+  [[noreturn]] void fail_at(std::size_t offset, const std::string& message) const {
+    throw Error(describe_location(src_, offset) + ": " + message);
   }
 
   std::string describe(const Token& t) const {
@@ -148,11 +149,11 @@ class Parser {
       s->expr = parse_tuple(true);
       expect_block_end();
     } else if (tag == "break" || tag == "continue") {
-      if (loop_depth_ == 0) fail("'" + tag + "' outside of a loop");
+      if (loop_depth_ == 0) fail_at(offset, "'" + tag + "' outside of a loop");
       s = std::make_unique<Stmt>(tag == "break" ? StmtKind::Break : StmtKind::Continue, offset);
       expect_block_end();
     } else {
-      fail("encountered unknown tag '" + tag + "'");
+      fail_at(offset, "encountered unknown tag '" + tag + "'");
     }
     return s;
   }

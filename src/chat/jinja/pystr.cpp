@@ -19,8 +19,10 @@ std::uint32_t decode(std::string_view s, std::size_t& pos) {
     pos += extra + 1;
     return cp;
   }
-  ++pos;  // ASCII, or an invalid byte standing for itself
-  return lead;
+  ++pos;
+  // ASCII, or an invalid byte: mapped to a lone surrogate like Python's surrogateescape, so
+  // it can never be mistaken for a real character such as U+0085 or U+00A0.
+  return lead < 0x80 ? lead : 0xDC00u | lead;
 }
 
 std::vector<std::size_t> char_offsets(std::string_view s) {

@@ -13,7 +13,8 @@ namespace orchard::jinja::pystr {
 // Byte offsets of every character start, plus the total size at the end.
 std::vector<std::size_t> char_offsets(std::string_view s);
 std::size_t length(std::string_view s);
-// Decodes the character at byte offset `pos` (advancing it); invalid bytes decode as themselves.
+// Decodes the character at byte offset `pos` (advancing it); an invalid byte b decodes as
+// U+DC00+b (Python's surrogateescape) and advances by one.
 std::uint32_t decode(std::string_view s, std::size_t& pos);
 void append_utf8(std::string& out, std::uint32_t cp);
 
