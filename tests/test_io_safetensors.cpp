@@ -40,7 +40,8 @@ TEST(Safetensors, ReadsAHandBuiltFile) {
       R"("h":{"dtype":"F16","shape":[1],"data_offsets":[28,30]},)"
       R"("i":{"dtype":"I64","shape":[],"data_offsets":[30,38]},)"
       R"("__metadata__":{"format":"pt"}})";
-  auto f = parse(make_file(header, data));
+  const std::string file = make_file(header, data);  // parse() keeps views into it
+  auto f = parse(file);
   ASSERT_EQ(f->tensors().size(), 4u);
   const Tensor& w = f->tensors().at("w");
   EXPECT_EQ(w.dtype(), DType::F32);
