@@ -94,10 +94,20 @@ TEST(ModelsConfig, FamilyTensorsAreRequired) {
   EXPECT_NO_THROW(ok.load());
 }
 
-TEST(ModelsConfig, LayerBeyondBlockCountIsAnError) {
-  Fixture f("llama");
-  f.source.tensors["blk.2.attn_q.weight"] = Tensor::zeros(DType::F32, {64, 64});
-  EXPECT_THAT(load_error(f), AllOf(HasSubstr("broken.gguf"), HasSubstr("blk.2.attn_q.weight"), HasSubstr("block_count")));
+TEST(ModelsConfig, UnusedTensorsAreErrors) {
+  Fixture layer("llama");
+  layer.source.tensors["blk.2.attn_q.weight"] = Tensor::zeros(DType::F32, {64, 64});
+  EXPECT_THAT(load_error(layer), AllOf(HasSubstr("broken.gguf"), HasSubstr("blk.2.attn_q.weight"), HasSubstr("block_count 2")));
+  Fixture norm("qwen2", true);  // qwen2 has no q/k norm
+  norm.source.tensors["blk.0.attn_q_norm.weight"] = Tensor::zeros(DType::F32, {16});
+  EXPECT_THAT(load_error(norm), AllOf(HasSubstr("broken.gguf"), HasSubstr("unexpected tensor 'blk.0.attn_q_norm.weight'")));
+}
+
+TEST(ModelsConfig, LlamaBiasIsOptionalButComplete) {
+  Fixture f("llama", true);
+  EXPECT_NO_THROW(f.load());
+  f.source.tensors.erase("blk.1.attn_v.bias");
+  EXPECT_THAT(load_error(f), AllOf(HasSubstr("broken.gguf"), HasSubstr("missing tensor 'blk.1.attn_v.bias'")));
 }
 
 TEST(ModelsConfig, RopeFreqsMustHaveOneDivisorPerPair) {

@@ -184,6 +184,7 @@ INSTANTIATE_TEST_SUITE_P(
                              c.rope_scaling = RopeScaling::Linear, c.rope_factor = 4.0f;
                              c.n_head_kv = 1;
                            }},
+                      Case{"llama_qkv_bias", "llama", [](ModelConfig& c) { c.qkv_bias = true; }},
                       Case{"qwen2_gqa_untied", "qwen2", [](ModelConfig&) {}},
                       Case{"qwen2_mqa_tied", "qwen2", [](ModelConfig& c) { c.n_head_kv = 1, c.tied_embeddings = true; }},
                       Case{"qwen3_gqa_tied", "qwen3", [](ModelConfig&) {}},

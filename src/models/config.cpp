@@ -1,5 +1,7 @@
 #include "models/config.h"
 
+#include <set>
+
 #include "core/error.h"
 
 namespace orchard {
@@ -147,14 +149,20 @@ void validate_tensors(const ModelSource& source, const ModelConfig& config) {
       throw file_error(source.path, "tensor '" + name + "' has shape " + shape_str(t->shape()) + ", expected " +
                                         shape_str(want) + " from the model's hyperparameters");
   };
-  for (const TensorSpec& spec : decoder_tensors(config)) check(spec.name, spec.shape);
+  const std::vector<TensorSpec> specs = decoder_tensors(config);
+  std::set<std::string> expected{kRopeFreqsTensor};
+  for (const TensorSpec& spec : specs) {
+    check(spec.name, spec.shape);
+    expected.insert(spec.name);
+  }
   if (source.find(kRopeFreqsTensor)) check(kRopeFreqsTensor, {config.head_dim / 2});
-  // A layer past block_count means the metadata and the weights disagree.
-  const std::string extra_layer = "blk." + std::to_string(config.n_layer) + ".";
-  auto it = source.tensors.lower_bound(extra_layer);
-  if (it != source.tensors.end() && it->first.compare(0, extra_layer.size(), extra_layer) == 0)
-    throw file_error(source.path, "tensor '" + it->first + "' belongs to layer " + std::to_string(config.n_layer) +
-                                      " but block_count is " + std::to_string(config.n_layer));
+  // Like llama.cpp, refuse weights the model would not use: they mean the metadata and the
+  // tensors disagree (a wrong block_count, a bias this family does not have, ...).
+  for (const auto& [name, tensor] : source.tensors)
+    if (!expected.count(name))
+      throw file_error(source.path, "unexpected tensor '" + name + "' (a " + config.architecture +
+                                        " model with block_count " + std::to_string(config.n_layer) +
+                                        " does not use it)");
 }
 
 }  // namespace orchard

@@ -25,8 +25,9 @@ struct TensorSpec {
 // loader, the validator and the test-model generator all use this list, so they cannot drift.
 std::vector<TensorSpec> decoder_tensors(const ModelConfig& config);
 
-// Checks that every tensor of decoder_tensors() exists with its shape, plus the optional
-// rope_freqs.weight; errors name the file and the tensor.
+// Checks that every tensor of decoder_tensors() exists with its shape, that the optional
+// rope_freqs.weight has one divisor per rotary pair, and that the file holds no other tensors;
+// errors name the file and the tensor.
 void validate_tensors(const ModelSource& source, const ModelConfig& config);
 
 inline const std::string kRopeFreqsTensor = "rope_freqs.weight";  // llama3.1 per-dim factors (GGUF)

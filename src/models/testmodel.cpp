@@ -144,13 +144,19 @@ Tensor test_weight(const TensorSpec& spec, DType dtype, uint64_t seed, const std
                 std::string(dtype_name(dtype)) + " blocks of " + std::to_string(dtype_info(dtype).block_size));
   const double scale = spec.role == TensorSpec::Role::Matrix ? 1.0 / std::sqrt(static_cast<double>(cols)) : 0.1;
   const double offset = spec.role == TensorSpec::Role::Norm ? 1.0 : 0.0;
+  const bool vector = t.ndim() == 1;  // its "rows" are single elements: permute within the one row
   auto* bytes = static_cast<uint8_t*>(t.data());
   // Rows are independent streams, so the threads' split cannot change the values.
   ThreadPool pool;
   pool.parallel_for(t.rows(), [&](int64_t begin, int64_t end, int) {
-    std::vector<float> row(cols);
+    std::vector<float> row(cols), logical(vector && row_order ? cols : 0);
     for (int64_t r = begin; r < end; ++r) {
-      normal_row(seed, spec.name, row_order ? (*row_order)[r] : r, row.data(), cols);
+      if (!logical.empty()) {
+        normal_row(seed, spec.name, 0, logical.data(), cols);
+        for (int64_t i = 0; i < cols; ++i) row[i] = logical[(*row_order)[i]];
+      } else {
+        normal_row(seed, spec.name, row_order ? (*row_order)[r] : r, row.data(), cols);
+      }
       for (float& v : row) v = static_cast<float>(offset + scale * v);
       quantize_row(dtype, row.data(), bytes + r * t.row_bytes(), cols);
     }

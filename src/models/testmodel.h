@@ -41,8 +41,8 @@ TestVocab vocab_from_gguf(const std::string& path);
 // than the preset's embedding is padded with [PADn] tokens as HF converters do; larger is an error).
 ModelConfig resolve_test_config(const TestModelSpec& spec, const TestVocab& vocab);
 
-// One weight's seeded random values in `dtype`, stored row r = logical (HF layout) row
-// row_order[r] when a permutation is given. Matrices ~ N(0, 1/in_features), norms ~ 1 + N(0, 0.01),
+// One weight's seeded random values in `dtype`. With a permutation, stored row r is logical
+// (HF layout) row row_order[r]; for a 1-D tensor (a bias) element r is logical element row_order[r]. Matrices ~ N(0, 1/in_features), norms ~ 1 + N(0, 0.01),
 // biases ~ N(0, 0.01): activations keep unit scale through the layers, so generations vary.
 Tensor test_weight(const TensorSpec& spec, DType dtype, uint64_t seed, const std::vector<int64_t>* row_order = nullptr);
 

@@ -22,7 +22,7 @@ uint32_t gguf_file_type(DType dtype) {
   }
 }
 
-// convert_hf_to_gguf permutes llama's Q/K rows so each head's rotary pairs are adjacent
+// convert_hf_to_gguf permutes llama's Q/K rows (and biases) so each head's rotary pairs are adjacent
 // (interleaved rope): stored row h*d + 2i + j holds HF row h*d + j*d/2 + i.
 std::vector<int64_t> interleave_rope_rows(int64_t n_heads, int64_t head_dim) {
   std::vector<int64_t> order(n_heads * head_dim);
@@ -73,8 +73,8 @@ void write_test_gguf(const TestModelSpec& spec, const TestVocab& vocab, DType dt
   // Each Tensor owns its storage, so the writer's copies keep the bytes alive until write().
   for (const TensorSpec& t : decoder_tensors(c)) {
     const std::vector<int64_t>* order = nullptr;
-    if (c.architecture == "llama" && t.name.ends_with(".attn_q.weight")) order = &q_rows;
-    if (c.architecture == "llama" && t.name.ends_with(".attn_k.weight")) order = &k_rows;
+    if (c.architecture == "llama" && (t.name.ends_with(".attn_q.weight") || t.name.ends_with(".attn_q.bias"))) order = &q_rows;
+    if (c.architecture == "llama" && (t.name.ends_with(".attn_k.weight") || t.name.ends_with(".attn_k.bias"))) order = &k_rows;
     out.add_tensor(t.name, test_weight(t, t.role == TensorSpec::Role::Matrix ? dtype : DType::F32, seed, order));
   }
   if (c.rope_scaling == RopeScaling::Llama3) {

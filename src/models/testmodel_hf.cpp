@@ -86,7 +86,7 @@ json config_json(const ModelConfig& c, const Metadata& tokenizer, DType dtype) {
       {"hidden_act", "silu"},
       {"torch_dtype", torch_dtype(dtype)},
   };
-  if (c.architecture != "qwen2") j["attention_bias"] = false;  // Qwen2 always has q/k/v biases
+  if (c.architecture != "qwen2") j["attention_bias"] = c.qkv_bias;  // Qwen2 always has q/k/v biases
   if (c.rope_scaling == RopeScaling::Linear) j["rope_scaling"] = {{"rope_type", "linear"}, {"factor", shortest_decimal(c.rope_factor)}};
   if (c.rope_scaling == RopeScaling::Llama3)
     j["rope_scaling"] = {{"rope_type", "llama3"},
