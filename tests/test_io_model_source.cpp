@@ -212,6 +212,9 @@ TEST(ModelSource, ReportsUnknownTensorsAndMissingFiles) {
   err = error_of([&] { open_model((empty / "nope.gguf").string()); });
   EXPECT_NE(err.find("nope.gguf"), std::string::npos) << err;
   err = error_of([&] { open_model((empty / "config.json").string()); });
+  EXPECT_NE(err.find("pass the folder"), std::string::npos) << err;
+  std::ofstream(empty / "weights.bin") << "not a model";
+  err = error_of([&] { open_model((empty / "weights.bin").string()); });
   EXPECT_NE(err.find("not a GGUF file"), std::string::npos) << err;
 }
 

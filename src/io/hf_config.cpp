@@ -128,7 +128,7 @@ void translate_rope_scaling(const json& config, const std::string& file, const s
 
 std::optional<int64_t> hf_first_token_id(const json& obj, const std::string& key, const std::string& file) {
   auto it = obj.find(key);
-  if (it == obj.end() || it->is_null()) return std::nullopt;
+  if (it == obj.end() || it->is_null() || (it->is_array() && it->empty())) return std::nullopt;
   const json& v = it->is_array() && !it->empty() ? (*it)[0] : *it;
   if (!v.is_number_unsigned() || v.get<uint64_t>() > 0xFFFFFFFFu)
     throw file_error(file, "\"" + key + "\" must be a token id or a list of token ids, got " + it->dump());

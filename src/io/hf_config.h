@@ -8,6 +8,7 @@
 //   rms_norm_eps -> {arch}.attention.layer_norm_rms_epsilon   rope_theta -> {arch}.rope.freq_base
 //   rope_scaling -> {arch}.rope.scaling.{type, factor, original_context_length} (+ orchard's
 //   low_freq_factor / high_freq_factor for "llama3")
+//   bos_token_id / eos_token_id (first of a list) -> tokenizer.ggml.bos_token_id / eos_token_id
 // Kept separate from the folder loader so it can be fuzzed on config text alone.
 #include <optional>
 #include <string>

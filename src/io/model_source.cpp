@@ -42,6 +42,9 @@ ModelSource open_model(const std::string& path, const LoadOptions& options) {
   auto status = std::filesystem::status(path, ec);
   if (!std::filesystem::exists(status)) throw file_error(path, "no such file or folder");
   if (std::filesystem::is_directory(status)) return open_hf_folder(path, options);
+  const std::filesystem::path p(path);
+  if (p.extension() == ".safetensors" || p.extension() == ".json")
+    throw file_error(path, "is part of a Hugging Face model; pass the folder that holds it");
   return open_gguf(path, options);
 }
 
