@@ -1,1 +1,0 @@
-// Placeholder translation unit for a layer whose folder has no sources yet.
