@@ -77,7 +77,8 @@ TEST_P(HfTokenizer, MatchesTheJsReferenceAndRoundTrips) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Models, HfTokenizer, testing::Values("llama3", "qwen3", "gemma3"));
+INSTANTIATE_TEST_SUITE_P(Models, HfTokenizer, testing::Values("llama3", "qwen3", "gemma3"),
+                         [](const auto& info) { return std::string(info.param); });
 
 }  // namespace
 }  // namespace orchard

@@ -28,6 +28,7 @@ std::shared_ptr<Vocab> read_vocab(const Metadata& md, const std::string& source)
                                  kTokensKey + " has " + std::to_string(n));
   auto vocab = std::make_shared<Vocab>();
   vocab->texts.reserve(n);
+  vocab->ids.reserve(n);
   for (size_t i = 0; i < n; ++i) {
     const int64_t t = types ? (*types)[i] : 1;
     const TokenType type = t >= 0 && t <= 6 ? static_cast<TokenType>(t) : TokenType::Undefined;

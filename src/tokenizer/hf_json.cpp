@@ -123,6 +123,7 @@ VocabInfo read_vocab(const json& tokenizer_json, const json* config, const std::
   const bool byte_fallback = bool_field(model, "byte_fallback", source + " model", false);
   info.vocab = std::make_shared<Vocab>();
   Vocab& vocab = *info.vocab;
+  vocab.ids.reserve(n);
   for (size_t id = 0; id < n; ++id) {
     if (!present[id]) {  // a hole: a placeholder nothing can produce, as convert_hf_to_gguf writes
       vocab.add("[PAD" + std::to_string(id) + "]", 0.0f, TokenType::Unused);
