@@ -63,7 +63,8 @@ TEST(ChatErrors, HugeOutputsAndEndlessWorkAreRefused) {
 
 TEST(ChatErrors, ApplyChatTemplatePassesTransformersVariables) {
   const ChatTemplate tmpl(
-      "{{ bos_token }}|{{ eos_token }}|{{ add_generation_prompt }}|{{ tools is none }}|{{ messages[0].content }}|"
+      "{{ bos_token }}|{{ eos_token }}|{{ add_generation_prompt }}|{{ tools is none }}|{{ documents is none }}|"
+      "{{ messages[0].content }}|"
       "{{ extra }}|{{ strftime_now('%Y') }}");
   ChatOptions options;
   options.bos_token = "<s>";
@@ -72,7 +73,7 @@ TEST(ChatErrors, ApplyChatTemplatePassesTransformersVariables) {
   options.extra_variables = {{"extra", 5}};
   options.now = 15'552'000;  // 1970-06-29: the same year in every time zone
   const nlohmann::ordered_json messages = {{{"role", "user"}, {"content", "hi"}}};
-  EXPECT_EQ(apply_chat_template(tmpl, messages, options), "<s>|</s>|False|True|hi|5|1970");
+  EXPECT_EQ(apply_chat_template(tmpl, messages, options), "<s>|</s>|False|True|True|hi|5|1970");
 }
 
 TEST(ChatErrors, BadInputsAreErrors) {

@@ -99,6 +99,10 @@ const std::vector<Case>& cases() {
       {"call_block_with_args", "{% macro each(items) %}{% for i in items %}{{ caller(i) }}{% endfor %}{% endmacro %}{% call(x) each([1, 2]) %}[{{ x }}]{% endcall %}"},
       {"filter_block", "{% filter upper %}hello {{ 'there' }}{% endfilter %}"},
       {"with_block", "{% with a = 1, b = 'x' %}{{ a }}{{ b }}{% endwith %}[{{ a }}]"},
+      {"generation_block", "{% set x = 1 %}{% for m in ['a', 'b'] %}{% generation %}{% set x = m %}<{{ x }}>\n{% endgeneration %}{% endfor %}{{ x }}"},
+      {"copy_methods", "{% set d = {'a': 1} %}{% set l = [1, 2] %}{{ d.copy() }} {{ l.copy() }} [{{ (1, 2).copy }}]"},
+      {"macro_in_loop_and_namespace", "{% set ns = namespace(parts=[]) %}{% macro tag(x) %}<{{ x }}>{% endmacro %}{% for i in range(3) %}{% set ns.parts = ns.parts + [tag(i)] %}{% endfor %}{{ ns.parts|join(',') }}"},
+      {"loop_length_with_break", "{% for x in [1, 2, 3] %}{{ loop.length }}{{ loop.revindex }}{% if loop.index == 2 %}{% break %}{% endif %}{% endfor %}"},
       {"raise_exception", "before {{ raise_exception('Custom failure: ' ~ 42) }}"},
       {"strftime_now", "{{ strftime_now('%Y-%m-%d %d %b %Y') }}"},
       // filters

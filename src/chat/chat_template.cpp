@@ -21,6 +21,7 @@ std::string apply_chat_template(const ChatTemplate& tmpl, const nlohmann::ordere
   nlohmann::ordered_json variables = nlohmann::ordered_json::object();
   variables["messages"] = messages;
   variables["tools"] = options.tools;
+  variables["documents"] = nullptr;  // transformers always passes documents (None without RAG)
   variables["add_generation_prompt"] = options.add_generation_prompt;
   variables["bos_token"] = options.bos_token;
   variables["eos_token"] = options.eos_token;

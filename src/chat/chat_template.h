@@ -49,7 +49,8 @@ struct ChatOptions {
 };
 
 // messages: [{"role": "...", "content": "..."}, ...]. Passes the variables transformers
-// passes: messages, tools (None when absent), add_generation_prompt, bos_token, eos_token.
+// passes: messages, tools (None when absent), documents (None), add_generation_prompt,
+// bos_token, eos_token, then extra_variables.
 std::string apply_chat_template(const ChatTemplate& tmpl, const nlohmann::ordered_json& messages,
                                 const ChatOptions& options);
 

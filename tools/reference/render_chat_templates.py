@@ -6,7 +6,7 @@ results as JSON so the C++ tests can compare orchard's output byte for byte.
   render_chat_templates.py --template T.jinja --conversations C.json [--bos S] [--eos S] [--now EPOCH]
       Renders every conversation ({"name", "messages", "tools"?, "add_generation_prompt"?,
       "extra"?}) with the variables apply_chat_template passes: messages, tools (None when
-      absent), add_generation_prompt, bos_token, eos_token, plus "extra".
+      absent), documents (None), add_generation_prompt, bos_token, eos_token, plus "extra".
   render_chat_templates.py --cases CASES.json [--now EPOCH]
       Renders each {"name", "template", "variables"} case with its variables.
 
@@ -27,6 +27,21 @@ class Raised(jinja2.exceptions.TemplateError):
     """What raise_exception() throws, so its errors can be told apart from jinja2's own."""
 
 
+class AssistantTracker(jinja2.ext.Extension):
+    """transformers' {% generation %} tag: renders its body as a call block (its own scope).
+    transformers also records where the text lands; only the rendered text matters here."""
+
+    tags = {"generation"}
+
+    def parse(self, parser):
+        lineno = next(parser.stream).lineno
+        body = parser.parse_statements(["name:endgeneration"], drop_needle=True)
+        return jinja2.nodes.CallBlock(self.call_method("_generation_support"), [], [], body).set_lineno(lineno)
+
+    def _generation_support(self, caller):
+        return caller()
+
+
 def make_environment(now):
     # Mirrors transformers.utils.chat_template_utils._compile_jinja_template.
     def raise_exception(message):
@@ -38,7 +53,7 @@ def make_environment(now):
     def strftime_now(format):
         return datetime.fromtimestamp(now).strftime(format)
 
-    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=[jinja2.ext.loopcontrols])
+    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=[AssistantTracker, jinja2.ext.loopcontrols])
     env.filters["tojson"] = tojson
     env.globals["raise_exception"] = raise_exception
     env.globals["strftime_now"] = strftime_now
@@ -79,6 +94,7 @@ def main():
             variables = {
                 "messages": conv["messages"],
                 "tools": conv.get("tools"),
+                "documents": None,
                 "add_generation_prompt": conv.get("add_generation_prompt", True),
                 "bos_token": args.bos,
                 "eos_token": args.eos,

@@ -44,7 +44,8 @@ struct Expr {
   std::string name;      // Name, Attribute, Filter, Test, operator of Unary/Binary
   ExprPtr operand;       // object / operand / left side / the value of Conditional
   ExprPtr key;           // Item key, Binary right side, Conditional condition
-  ExprPtr start, stop, step;  // Slice; `stop` doubles as Conditional's else branch
+  ExprPtr otherwise;     // Conditional's else branch (may be null)
+  ExprPtr start, stop, step;  // Slice
   CallArgs args;         // Call, Filter, Test
   bool negated = false;  // Test: `is not`
   std::vector<std::pair<std::string, ExprPtr>> comparisons;  // Compare: (op, rhs)

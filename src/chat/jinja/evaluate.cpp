@@ -107,7 +107,7 @@ Value Interpreter::evaluate(const Expr& e, const std::shared_ptr<Scope>& scope) 
     case ExprKind::Compare: return evaluate_compare(e, scope);
     case ExprKind::Conditional:
       if (evaluate(*e.key, scope).truthy()) return evaluate(*e.operand, scope);
-      if (e.stop) return evaluate(*e.stop, scope);
+      if (e.otherwise) return evaluate(*e.otherwise, scope);
       return Value::undefined("the inline if-expression evaluated to false and no else section was defined.");
     case ExprKind::List:
     case ExprKind::Tuple: {

@@ -1,7 +1,7 @@
 #include "chat/jinja/methods.h"
 
 #include <algorithm>
-#include <array>
+#include <span>
 #include <string_view>
 
 #include "chat/jinja/args.h"
@@ -145,6 +145,11 @@ Value dict_method(const Value& obj, const std::string& name, Arguments& args) {
     return found ? *found : a[1];
   }
   BoundArgs a("dict." + name, args, {});
+  if (name == "copy") {
+    Value copy = Value::dict();
+    copy.as_dict()->entries = map.entries;
+    return copy;
+  }
   std::vector<Value> out;
   for (const auto& [k, v] : map.entries) {
     if (name == "items") out.push_back(Value::list({k, v}, true));
@@ -155,27 +160,30 @@ Value dict_method(const Value& obj, const std::string& name, Arguments& args) {
 }
 
 Value sequence_method(const Value& obj, const std::string& name, Arguments& args) {
-  BoundArgs a("list." + name, args, {{"value", std::nullopt}});
   const auto& items = obj.as_list()->items;
+  if (name == "copy") {
+    BoundArgs("list.copy", args, {});
+    return Value::list(items);
+  }
+  BoundArgs a("list." + name, args, {{"value", std::nullopt}});
   if (name == "count") return Value(static_cast<std::int64_t>(std::count_if(items.begin(), items.end(), [&](const Value& v) { return equals(v, a[0]); })));
   for (std::size_t i = 0; i < items.size(); ++i)
     if (equals(items[i], a[0])) return Value(static_cast<std::int64_t>(i));
   throw Error(repr(a[0]) + " is not in list");
 }
 
-template <std::size_t N>
-bool one_of(const std::string& name, const std::array<std::string_view, N>& names) {
+bool one_of(const std::string& name, std::span<const std::string_view> names) {
   return std::find(names.begin(), names.end(), name) != names.end();
 }
 
-constexpr std::array<std::string_view, 20> kStringMethods = {
-    "strip", "lstrip", "rstrip", "split", "rsplit", "splitlines", "startswith", "endswith", "upper", "lower",
-    "title", "capitalize", "replace", "find", "rfind", "index", "rindex", "count", "join", "isdigit"};
-constexpr std::array<std::string_view, 3> kMoreStringMethods = {"isspace", "isalpha", "isalnum"};
-constexpr std::array<std::string_view, 4> kDictMethods = {"items", "keys", "values", "get"};
-constexpr std::array<std::string_view, 6> kDictMutators = {"pop", "popitem", "setdefault", "update", "clear", "copy"};
-constexpr std::array<std::string_view, 2> kListMethods = {"index", "count"};
-constexpr std::array<std::string_view, 9> kListMutators = {"append", "extend", "insert", "pop", "remove", "reverse", "sort", "clear", "copy"};
+constexpr std::string_view kStringMethods[] = {
+    "strip", "lstrip", "rstrip", "split", "rsplit", "splitlines", "startswith", "endswith", "upper", "lower", "title",
+    "capitalize", "replace", "find", "rfind", "index", "rindex", "count", "join", "isdigit", "isspace", "isalpha", "isalnum"};
+// What ImmutableSandboxedEnvironment treats as modifying a list or dict (refused).
+constexpr std::string_view kDictMethods[] = {"items", "keys", "values", "get", "copy"};
+constexpr std::string_view kDictMutators[] = {"pop", "popitem", "setdefault", "update", "clear"};
+constexpr std::string_view kListMethods[] = {"index", "count", "copy"};
+constexpr std::string_view kListMutators[] = {"append", "extend", "insert", "pop", "remove", "reverse", "sort", "clear"};
 
 Value bound(const Interpreter& interp, const Value& obj, const std::string& name) {
   return Value::function(name, [&interp, obj, name](Arguments& args) -> Value {
@@ -189,13 +197,13 @@ Value bound(const Interpreter& interp, const Value& obj, const std::string& name
 
 Value get_attribute(const Interpreter& interp, const Value& obj, const std::string& name) {
   obj.require_defined();
-  if (obj.is_string() && (one_of(name, kStringMethods) || one_of(name, kMoreStringMethods))) return bound(interp, obj, name);
+  if (obj.is_string() && one_of(name, kStringMethods)) return bound(interp, obj, name);
   if (obj.is_mapping()) {
     if (one_of(name, kDictMethods)) return bound(interp, obj, name);
     if (one_of(name, kDictMutators)) return unsafe(obj, name);
   }
   if (obj.is_sequence()) {
-    if (one_of(name, kListMethods)) return bound(interp, obj, name);
+    if (one_of(name, kListMethods) && !(obj.as_list()->is_tuple && name == "copy")) return bound(interp, obj, name);
     if (!obj.as_list()->is_tuple && one_of(name, kListMutators)) return unsafe(obj, name);
   }
   if (obj.is_dict_like()) {

@@ -351,7 +351,7 @@ class Parser {
       advance();
       auto cond = make(ExprKind::Conditional, offset);
       cond->key = parse_or();
-      if (skip_name("else")) cond->stop = parse_conditional();
+      if (skip_name("else")) cond->otherwise = parse_conditional();
       cond->operand = std::move(expr);
       expr = std::move(cond);
     }

@@ -37,7 +37,8 @@ class NameChecker {
       throw Error(describe_location(source_, e->offset) + ": no filter named '" + e->name + "'");
     if (e->kind == ExprKind::Test && !find_test(e->name))
       throw Error(describe_location(source_, e->offset) + ": no test named '" + e->name + "'");
-    for (const Expr* child : {e->operand.get(), e->key.get(), e->start.get(), e->stop.get(), e->step.get()}) check(child);
+    for (const Expr* child : {e->operand.get(), e->key.get(), e->otherwise.get(), e->start.get(), e->stop.get(), e->step.get()})
+      check(child);
     for (const ExprPtr& a : e->args.positional) check(a.get());
     for (const auto& [name, a] : e->args.keyword) check(a.get());
     for (const auto& [op, a] : e->comparisons) check(a.get());

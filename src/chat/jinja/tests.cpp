@@ -44,6 +44,7 @@ const std::unordered_map<std::string, TestFunction>& tests() {
     t["sequence"] = [](Interpreter&, const Value& v, Arguments& a) {
       return no_args("sequence", a) && (v.is_string() || v.is_sequence() || v.is_mapping());
     };
+    // Nothing here is Markup: autoescaping is off and |safe / |escape return plain strings.
     t["escaped"] = [](Interpreter&, const Value&, Arguments& a) { return !no_args("escaped", a); };
     t["odd"] = [](Interpreter& i, const Value& v, Arguments& a) { return no_args("odd", a) && is_odd_or_even(i, v, true); };
     t["even"] = [](Interpreter& i, const Value& v, Arguments& a) { return no_args("even", a) && is_odd_or_even(i, v, false); };
