@@ -78,6 +78,27 @@ TEST_P(Golden, EveryCaseMatches) {
   EXPECT_EQ(mismatches, 0);
 }
 
+// Long inputs (one 100k-character word, and 200 KB of mixed text) take the merge loops'
+// worst paths; they must round-trip (and a quadratic merge loop would stall this test).
+TEST(GoldenVocab, LongTextsRoundTrip) {
+  ORCHARD_REQUIRE_SHARED();
+  std::string mixed;
+  for (const GoldenCase& c : read_cases(test::shared_dir() / "data" / "tokenizer-tests" / "ggml-vocab-gpt-2.gguf"))
+    mixed += c.text + " ";
+  while (mixed.size() < 200000) mixed += mixed;
+  const std::string word(100000, 'a');
+  for (const char* name : {"ggml-vocab-llama-spm", "ggml-vocab-gpt-2", "ggml-vocab-deepseek-llm"}) {
+    const fs::path vocab = test::shared_dir() / "data" / "tokenizer-tests" / (std::string(name) + ".gguf");
+    auto gguf = GgufFile::open(vocab.string());
+    auto tok = tokenizer_from_gguf_metadata(gguf->metadata(), vocab.string());
+    for (const std::string* text : {&word, static_cast<const std::string*>(&mixed)}) {
+      const auto ids = tok->encode(*text);
+      EXPECT_LE(ids.size(), text->size()) << name;  // never more than one token per byte
+      EXPECT_TRUE(tok->decode(ids) == *text) << name;
+    }
+  }
+}
+
 TEST(GoldenVocab, StreamingNeverSplitsACharacter) {
   ORCHARD_REQUIRE_SHARED();
   const fs::path vocab = test::shared_dir() / "data" / "tokenizer-tests" / "ggml-vocab-llama-spm.gguf";
