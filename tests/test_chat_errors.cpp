@@ -76,6 +76,12 @@ TEST(ChatErrors, ApplyChatTemplatePassesTransformersVariables) {
   EXPECT_EQ(apply_chat_template(tmpl, messages, options), "<s>|</s>|False|True|True|hi|5|1970");
 }
 
+TEST(ChatErrors, WronglyTypedArgumentsAreErrors) {
+  for (const char* source : {"{{ 'a'|replace('a', 'b', 'x') }}", "{{ 1.5|round('x') }}", "{{ 'a'|indent(none) }}",
+                             "{{ 'a'|center('x') }}", "{{ 'a,b'.split(',', 'x') }}", "{{ [1][1.5:] }}", "{{ range('x') }}"})
+    EXPECT_NE(error_of(source), "") << source;
+}
+
 TEST(ChatErrors, BadInputsAreErrors) {
   const ChatTemplate tmpl("{{ messages }}");
   EXPECT_THROW(apply_chat_template(tmpl, nlohmann::ordered_json::object(), ChatOptions{}), Error);

@@ -17,6 +17,13 @@ class TemplateRaised : public Error {
   using Error::Error;
 };
 
+// An argument Python requires to be an int (bool counts, like Python's __index__).
+inline std::int64_t integer_argument(const Value& v, const std::string& function) {
+  if (!v.is_int() && !v.is_bool())
+    throw Error(function + "(): '" + v.type_name() + "' object cannot be interpreted as an integer");
+  return v.integer();
+}
+
 struct ParamSpec {
   const char* name;
   std::optional<Value> default_value;  // nullopt: required

@@ -83,7 +83,7 @@ Value string_filter(const char* name, const Value& v, Arguments& args, std::stri
 
 Value replace(Interpreter& interp, const Value& v, Arguments& args) {
   BoundArgs a("replace", args, {{"old", std::nullopt}, {"new", std::nullopt}, {"count", Value(nullptr)}});
-  const std::int64_t count = a[2].is_none() ? -1 : a[2].integer();
+  const std::int64_t count = a[2].is_none() ? -1 : integer_argument(a[2], "replace");
   return Value(interp.check_size(pystr::replace(to_str(v), to_str(a[0]), to_str(a[1]), count)));
 }
 
@@ -211,7 +211,7 @@ Value int_filter(Interpreter&, const Value& v, Arguments& args) {
   BoundArgs a("int", args, {{"default", Value(0)}, {"base", Value(10)}});
   v.require_defined();
   if (v.is_string()) {
-    if (auto i = parse_int(v.as_string(), static_cast<int>(std::clamp<std::int64_t>(a[1].integer(), 2, 36)))) return Value(*i);
+    if (auto i = parse_int(v.as_string(), static_cast<int>(std::clamp<std::int64_t>(integer_argument(a[1], "int"), 2, 36)))) return Value(*i);
     if (auto d = parse_float(v.as_string()); d && std::isfinite(*d) && std::fabs(*d) < 9.2e18)
       return Value(static_cast<std::int64_t>(*d));
     return a[0];
@@ -237,7 +237,7 @@ Value round_filter(Interpreter&, const Value& v, Arguments& args) {
   if (method != "common" && method != "ceil" && method != "floor") throw Error("method must be 'common', 'ceil' or 'floor'");
   v.require_defined();
   if (!v.is_number()) throw Error("type " + v.type_name() + " doesn't define __round__ method");
-  const std::int64_t precision = std::clamp<std::int64_t>(a[0].integer(), -308, 340);
+  const std::int64_t precision = std::clamp<std::int64_t>(integer_argument(a[0], "round"), -308, 340);
   if (method == "common") {
     if (!v.is_float()) return Value(v.integer());  // Python's round(int, n) stays an int
     // Python rounds the exact binary value half-to-even; printf does the same.
@@ -257,7 +257,7 @@ Value round_filter(Interpreter&, const Value& v, Arguments& args) {
 Value indent(Interpreter& interp, const Value& v, Arguments& args) {
   BoundArgs a("indent", args, {{"width", Value(4)}, {"first", Value(false)}, {"blank", Value(false)}});
   const std::string pad = a[0].is_string() ? a[0].as_string()
-                                           : std::string(static_cast<std::size_t>(std::clamp<std::int64_t>(a[0].integer(), 0, 1024)), ' ');
+                                           : std::string(static_cast<std::size_t>(std::clamp<std::int64_t>(integer_argument(a[0], "indent"), 0, 1024)), ' ');
   Arguments none;
   const Value lines_value = get_attribute(interp, Value(to_str(v) + "\n"), "splitlines").as_callable()->call(none);
   const auto& lines = lines_value.as_list()->items;
@@ -400,7 +400,7 @@ Value center(Interpreter& interp, const Value& v, Arguments& args) {
   BoundArgs a("center", args, {{"width", Value(80)}});
   const std::string s = to_str(v);
   const std::int64_t len = static_cast<std::int64_t>(pystr::length(s));
-  const std::int64_t width = std::min<std::int64_t>(a[0].integer(), 1 << 20);
+  const std::int64_t width = std::min<std::int64_t>(integer_argument(a[0], "center"), 1 << 20);
   if (width <= len) return Value(s);
   // CPython: left padding gets the extra space when both the margin and width are odd.
   const std::int64_t margin = width - len;

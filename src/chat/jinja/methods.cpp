@@ -23,12 +23,6 @@ std::optional<std::string> optional_string(const Value& v, const char* what) {
   return v.as_string();
 }
 
-std::int64_t integer_arg(const Value& v, const char* function) {
-  if (!v.is_int() && !v.is_bool())
-    throw Error(std::string(function) + "(): '" + v.type_name() + "' object cannot be interpreted as an integer");
-  return v.integer();
-}
-
 Value strings(const std::vector<std::string>& parts) {
   std::vector<Value> items(parts.begin(), parts.end());
   return Value::list(std::move(items));
@@ -82,7 +76,7 @@ Value string_method(const Interpreter& interp, const std::string& s, const std::
     BoundArgs a(fn, args, {{"sep", Value(nullptr)}, {"maxsplit", Value(-1)}});
     const std::optional<std::string> sep = optional_string(a[0], "sep");
     if (sep && sep->empty()) throw Error("empty separator");
-    const std::int64_t maxsplit = integer_arg(a[1], fn.c_str());
+    const std::int64_t maxsplit = integer_argument(a[1], fn.c_str());
     return strings(name == "split" ? pystr::split(s, sep, maxsplit) : pystr::rsplit(s, sep, maxsplit));
   }
   if (name == "splitlines") {
@@ -103,7 +97,7 @@ Value string_method(const Interpreter& interp, const std::string& s, const std::
   if (name == "replace") {
     BoundArgs a(fn, args, {{"old", std::nullopt}, {"new", std::nullopt}, {"count", Value(-1)}});
     if (!a[0].is_string() || !a[1].is_string()) throw Error("replace() arguments must be str");
-    return Value(interp.check_size(pystr::replace(s, a[0].as_string(), a[1].as_string(), integer_arg(a[2], "replace"))));
+    return Value(interp.check_size(pystr::replace(s, a[0].as_string(), a[1].as_string(), integer_argument(a[2], "replace"))));
   }
   if (name == "find" || name == "rfind" || name == "index" || name == "rindex" || name == "count") {
     BoundArgs a(fn, args, {{"sub", std::nullopt}});
