@@ -98,6 +98,7 @@ INSTANTIATE_TEST_SUITE_P(
                              c.rope_scaling = RopeScaling::Llama3, c.rope_factor = 8.0f, c.rope_original_context = 32;
                              c.tied_embeddings = true;
                            }},
+                      Case{"llama_qkv_bias_f32", "llama", DType::F32, [](ModelConfig& c) { c.qkv_bias = true; }},
                       Case{"qwen2_q4_0", "qwen2", DType::Q4_0, [](ModelConfig&) {}},
                       Case{"qwen3_f32", "qwen3", DType::F32, [](ModelConfig&) {}},
                       Case{"qwen3_q8_0", "qwen3", DType::Q8_0, [](ModelConfig&) {}}),

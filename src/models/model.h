@@ -17,7 +17,8 @@ class KvCache;
 
 enum class RopeScaling { None, Linear, Llama3 };
 
-// Hyperparameters shared by the Llama-like families, read from GGUF-style metadata.
+// Hyperparameters shared by the Llama-like families, read from GGUF-style metadata
+// (models/config.h); rope_style, qkv_bias and qk_norm are set by each family's file.
 struct ModelConfig {
   std::string architecture;
   int64_t n_vocab = 0;
@@ -30,13 +31,13 @@ struct ModelConfig {
   int64_t context_length = 0;
   float rms_eps = 1e-5f;
   float rope_theta = 10000.0f;
-  RopeStyle rope_style = RopeStyle::Interleaved;
+  RopeStyle rope_style = RopeStyle::Interleaved;  // follows the weight layout (see llama.cpp in this folder)
   RopeScaling rope_scaling = RopeScaling::None;
   float rope_factor = 1.0f;
   float rope_low_freq_factor = 1.0f;
   float rope_high_freq_factor = 4.0f;
   int64_t rope_original_context = 8192;
-  bool tied_embeddings = false;
+  bool tied_embeddings = false;  // no output.weight: the LM head is token_embd
   bool qkv_bias = false;
   bool qk_norm = false;
 };
@@ -62,8 +63,12 @@ class Model {
   const ModelSource& source() const { return *source_; }
   Backend& backend() const { return *backend_; }
   // Writes K/V of every batch token into `cache`, fills `logits` (rows = count of want_logits).
+  // A token's position may not skip ahead of its sequence (at most the cached length, counting
+  // earlier tokens of the batch); a position below it rewrites the sequence from there. After
+  // the call each sequence's cache length is its last batch token's position + 1. Bad ids,
+  // positions or sequence slots throw orchard::Error. Buffers are reused across calls.
   virtual void forward(const Batch& batch, KvCache& cache, std::vector<float>& logits) = 0;
-  int64_t parameter_count() const;
+  int64_t parameter_count() const;  // elements of all weight tensors
 
  protected:
   Model(std::shared_ptr<const ModelSource> source, ModelConfig config, std::shared_ptr<Backend> backend)

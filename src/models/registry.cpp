@@ -67,10 +67,4 @@ std::unique_ptr<Model> load_model(std::shared_ptr<const ModelSource> source, std
   return builder(std::move(source), std::move(backend));
 }
 
-int64_t Model::parameter_count() const {
-  int64_t n = 0;
-  for (const auto& [name, tensor] : source_->tensors) n += tensor.numel();
-  return n;
-}
-
 }  // namespace orchard
