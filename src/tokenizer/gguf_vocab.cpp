@@ -1,5 +1,7 @@
 #include "tokenizer/gguf_vocab.h"
 
+#include <algorithm>
+
 #include "core/error.h"
 #include "tokenizer/hf_json.h"
 
@@ -19,6 +21,37 @@ bool has_byte_level(const nlohmann::json& step) {
   return false;
 }
 
+// A SentencePiece BPE exported to tokenizer.json (Gemma, Llama 2): byte_fallback, spaces made
+// "▁" by the normalizer (optionally with a "▁" prefix), no pre-tokenizer that changes anything.
+// Returns whether the normalizer prepends "▁" (GGUF add_space_prefix); Error if the JSON does
+// something llama.cpp's SPM tokenizer would not.
+bool sentencepiece_space_prefix(const nlohmann::json& tj) {
+  const std::string where = std::string(kSource) + ": only SentencePiece-style byte-fallback BPE converts to a GGUF llama vocab";
+  bool prefix = false;
+  std::vector<const nlohmann::json*> steps;
+  if (tj.contains("normalizer") && !tj.at("normalizer").is_null()) steps.push_back(&tj.at("normalizer"));
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const nlohmann::json& n = *steps[i];
+    const std::string type = n.value("type", "");
+    if (type == "Sequence" && n.contains("normalizers") && n.at("normalizers").is_array()) {
+      for (const auto& child : n.at("normalizers")) steps.push_back(&child);
+    } else if (type == "Prepend" && n.value("prepend", "") == "\u2581") {
+      prefix = true;
+    } else if (!(type == "Replace" && n.value("content", "") == "\u2581" && n.contains("pattern") &&
+                 n.at("pattern").value("String", "") == " ")) {
+      throw Error(where + " (normalizer " + type + ")");
+    }
+  }
+  if (tj.contains("pre_tokenizer") && !tj.at("pre_tokenizer").is_null()) {
+    // Splitting on " " after spaces became "▁" is a no-op (Gemma ships exactly that).
+    const nlohmann::json& p = tj.at("pre_tokenizer");
+    const bool noop_split = p.value("type", "") == "Split" && p.contains("pattern") &&
+                            p.at("pattern").value("String", "") == " ";
+    if (!noop_split) throw Error(where + " (pre_tokenizer " + p.value("type", "") + ")");
+  }
+  return prefix;
+}
+
 Metadata convert(const nlohmann::json& tj, const nlohmann::json* config, int64_t vocab_size) {
   hf::VocabInfo info = hf::read_vocab(tj, config, kSource);
   const Vocab& vocab = *info.vocab;
@@ -29,9 +62,24 @@ Metadata convert(const nlohmann::json& tj, const nlohmann::json* config, int64_t
   types.reserve(tokens.size());
   for (TokenType t : vocab.types) types.push_back(static_cast<int64_t>(t));
 
-  if (info.model_type == "BPE") {
+  const bool byte_fallback = hf::bool_field(tj.at("model"), "byte_fallback", kSource, false);
+  if (info.model_type == "BPE" && byte_fallback) {
+    // SentencePiece merges the pair whose result has the highest score; its BPE export lists
+    // the merges in that order. So a piece scores minus the rank of the first merge producing
+    // it, and a piece no merge produces (base characters, control, byte tokens) scores lowest.
+    md.set("tokenizer.ggml.model", MetaValue::string("llama"));
+    md.set("tokenizer.ggml.add_space_prefix", MetaValue::boolean(sentencepiece_space_prefix(tj)));
+    constexpr double kNeverMerged = -1e9;
+    std::vector<double> scores(std::max<size_t>(tokens.size(), vocab_size > 0 ? vocab_size : 0), kNeverMerged);
+    const auto merges = hf::read_merges(tj.at("model"), kSource);
+    for (size_t rank = 0; rank < merges.size(); ++rank) {
+      const TokenId id = vocab.find(merges[rank].first + merges[rank].second);
+      if (id >= 0 && scores[id] == kNeverMerged) scores[id] = -static_cast<double>(rank);
+    }
+    md.set("tokenizer.ggml.scores", MetaValue::float_array(std::move(scores)));
+  } else if (info.model_type == "BPE") {
     if (!tj.contains("pre_tokenizer") || !has_byte_level(tj.at("pre_tokenizer")))
-      throw Error(std::string(kSource) + ": only byte-level BPE converts to a GGUF gpt2 vocab");
+      throw Error(std::string(kSource) + ": only byte-level or byte-fallback BPE converts to a GGUF vocab");
     const std::string pre = hf::pre_tokenizer_name(tj);
     if (pre.empty())
       throw Error(std::string(kSource) + ": the pre-tokenizer regex matches no llama.cpp tokenizer.ggml.pre type");

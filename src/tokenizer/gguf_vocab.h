@@ -2,8 +2,9 @@
 // tokenizer.json (+ tokenizer_config.json) -> GGUF "tokenizer.ggml.*" metadata, as
 // convert_hf_to_gguf.py writes it, so orchard can produce GGUF files llama.cpp tokenizes the
 // same way: byte-level BPE becomes model "gpt2" with tokenizer.ggml.pre detected from the
-// pre-tokenizer regex ("llama-bpe", "qwen2", "gpt-2"); WordPiece becomes "bert" (word starts
-// marked with "▁", "##" removed from continuations).
+// pre-tokenizer regex ("llama-bpe", "qwen2", "gpt-2"); SentencePiece-style byte-fallback BPE
+// (Gemma) becomes "llama" with scores from the piece order; WordPiece becomes "bert" (word
+// starts marked with "▁", "##" removed from continuations).
 #include <cstdint>
 
 #include <nlohmann/json.hpp>
