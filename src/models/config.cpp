@@ -43,8 +43,11 @@ class ArchKeys {
   std::string prefix_;
 };
 
+// Sizes are bounded so that products of them (shapes, cache sizes) cannot overflow int64.
 int64_t positive(const ArchKeys& keys, const std::string& key, int64_t v) {
-  if (v <= 0) keys.fail(key, "must be positive, got " + std::to_string(v));
+  constexpr int64_t kMaxSize = int64_t{1} << 26;
+  if (v <= 0 || v > kMaxSize)
+    keys.fail(key, "must be between 1 and " + std::to_string(kMaxSize) + ", got " + std::to_string(v));
   return v;
 }
 
@@ -142,6 +145,11 @@ std::vector<TensorSpec> decoder_tensors(const ModelConfig& c) {
 }
 
 void validate_tensors(const ModelSource& source, const ModelConfig& config) {
+  // Every layer has several tensors, so a block_count above the tensor count is certainly wrong;
+  // say so before building the (then huge) list of expected tensors.
+  if (static_cast<int64_t>(source.tensors.size()) < config.n_layer)
+    throw file_error(source.path, "metadata says " + std::to_string(config.n_layer) + " layers but the file has only " +
+                                      std::to_string(source.tensors.size()) + " tensors");
   auto check = [&](const std::string& name, const Shape& want) {
     const Tensor* t = source.find(name);
     if (!t) throw file_error(source.path, "missing tensor '" + name + "' (expected shape " + shape_str(want) + ")");

@@ -11,16 +11,6 @@
 
 namespace orchard {
 
-namespace {
-
-std::vector<float> to_f32_vector(const Tensor& t) {
-  std::vector<float> out(t.numel());
-  dequantize_row(t.dtype(), t.data(), out.data(), t.numel());
-  return out;
-}
-
-}  // namespace
-
 Transformer::Transformer(std::shared_ptr<const ModelSource> source, ModelConfig config, std::shared_ptr<Backend> backend)
     : Model(std::move(source), std::move(config), std::move(backend)) {
   validate_tensors(*source_, config_);
@@ -45,8 +35,9 @@ Transformer::Transformer(std::shared_ptr<const ModelSource> source, ModelConfig 
     layers_.push_back(layer);
   }
 
-  if (const Tensor* factors = source_->find(kRopeFreqsTensor)) {
-    std::vector<float> divisors = to_f32_vector(*factors);
+  if (source_->find(kRopeFreqsTensor)) {
+    const Tensor* factors = weight(kRopeFreqsTensor);
+    const std::vector<float> divisors(factors->f32(), factors->f32() + factors->numel());
     inv_freq_ = rope_inv_freq(c, &divisors);
   } else {
     inv_freq_ = rope_inv_freq(c);
