@@ -34,8 +34,7 @@ Value range(Arguments& args) {
 }
 
 // dict(mapping_or_pairs, **kwargs), as used by namespace() and dict().
-Value make_mapping(Arguments& args, Mapping::Flavor flavor, const char* name) {
-  Value result = Value::dict(flavor);
+Value make_mapping(Arguments& args, Value result, const char* name) {
   Mapping& map = *result.as_dict();
   if (args.positional.size() > 1) throw Error(std::string(name) + "() expected at most 1 positional argument");
   if (!args.positional.empty()) {
@@ -58,14 +57,14 @@ Value make_mapping(Arguments& args, Mapping::Flavor flavor, const char* name) {
 
 }  // namespace
 
-std::shared_ptr<Scope> make_globals(const Interpreter& interp) {
+std::shared_ptr<Scope> make_globals(Interpreter& interp) {
   auto globals = std::make_shared<Scope>();
   auto define = [&](const std::string& name, std::function<Value(Arguments&)> fn) {
     globals->vars[name] = Value::function(name, std::move(fn));
   };
   define("range", range);
-  define("dict", [](Arguments& a) { return make_mapping(a, Mapping::Flavor::Dict, "dict"); });
-  define("namespace", [](Arguments& a) { return make_mapping(a, Mapping::Flavor::Namespace, "namespace"); });
+  define("dict", [](Arguments& a) { return make_mapping(a, Value::dict(), "dict"); });
+  define("namespace", [&interp](Arguments& a) { return make_mapping(a, interp.new_namespace(), "namespace"); });
   define("raise_exception", [](Arguments& a) -> Value {
     BoundArgs bound("raise_exception", a, {{"message", std::nullopt}});
     throw TemplateRaised(to_str(bound[0]));

@@ -7,6 +7,6 @@
 
 namespace orchard::jinja {
 
-std::shared_ptr<Scope> make_globals(const Interpreter& interp);
+std::shared_ptr<Scope> make_globals(Interpreter& interp);
 
 }  // namespace orchard::jinja

@@ -45,7 +45,20 @@ void Interpreter::fail(std::size_t offset, const std::string& message) const {
   throw LocatedError(describe_location(source_, offset) + ": " + message);
 }
 
+Value Interpreter::new_namespace() {
+  Value ns = Value::dict(Mapping::Flavor::Namespace);
+  namespaces_.push_back(ns.as_dict());
+  return ns;
+}
+
 std::string Interpreter::render(const Body& body, std::shared_ptr<Scope> variables) {
+  struct ReleaseNamespaces {
+    std::vector<std::shared_ptr<Mapping>>& namespaces;
+    ~ReleaseNamespaces() {
+      for (const auto& ns : namespaces) std::exchange(ns->entries, {});  // moved out, then destroyed
+      namespaces.clear();
+    }
+  } release{namespaces_};
   std::string out;
   out_ = &out;
   auto top = std::make_shared<Scope>();
@@ -210,7 +223,13 @@ void Interpreter::execute_for(const Stmt& s, const std::shared_ptr<Scope>& scope
     execute(s.else_body, inner);
     return;
   }
+  // loop.changed() remembers its last arguments, which may contain the loop object holding
+  // it; forgetting them when the loop ends breaks that cycle.
   auto last_changed = std::make_shared<Value>();
+  struct Forget {
+    std::shared_ptr<Value>& value;
+    ~Forget() { std::exchange(*value, Value()); }
+  } forget{last_changed};
   for (std::size_t i = 0; i < items.size(); ++i) {
     step();
     // Each iteration starts from the enclosing variables: assignments don't carry over.

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "chat/jinja/ast.h"
 #include "chat/jinja/value.h"
@@ -49,6 +50,10 @@ class Interpreter {
   void check_items(std::size_t n) const;
   std::time_t now() const { return now_; }
 
+  // Namespaces are the only mutable values, so the only way a value can end up containing
+  // itself; they are registered here and emptied after rendering to break such cycles.
+  Value new_namespace();
+
  private:
   enum class Flow { Normal, Break, Continue };
   // Bounds the C++ recursion that nested expressions, blocks and macro calls cause.
@@ -79,6 +84,7 @@ class Interpreter {
   [[noreturn]] void fail(std::size_t offset, const std::string& message) const;
   void step();
 
+  std::vector<std::shared_ptr<Mapping>> namespaces_;
   const std::string& source_;
   Limits limits_;
   std::time_t now_;
