@@ -23,6 +23,10 @@ inline float hsum(__m256 v) {
 
 inline float half(uint16_t h) { return _cvtsh_ss(h); }
 
+// Weight rows are streamed once per token (decode): prefetching ~1 KB ahead of each of a
+// tile's row streams keeps more memory requests in flight than the hardware prefetcher does.
+inline void prefetch_ahead(const void* p) { _mm_prefetch(static_cast<const char*>(p) + 1024, _MM_HINT_T0); }
+
 const float* act_row(const MatmulTile& t, int j) {
   return reinterpret_cast<const float*>(static_cast<const uint8_t*>(t.x) + j * t.x_stride);
 }
@@ -45,14 +49,17 @@ void in_token_pairs(const MatmulTile& t) {
 // ---- f32 / f16 / bf16 weights, f32 activations ----
 
 struct LoadF32 {
+  static constexpr int kBytes = 4;  // per weight
   static __m256 load(const uint8_t* row, int64_t i) { return _mm256_loadu_ps(reinterpret_cast<const float*>(row) + i); }
 };
 struct LoadF16 {
+  static constexpr int kBytes = 2;
   static __m256 load(const uint8_t* row, int64_t i) {
     return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 2 * i)));
   }
 };
 struct LoadBF16 {  // bf16 is the top half of an f32
+  static constexpr int kBytes = 2;
   static __m256 load(const uint8_t* row, int64_t i) {
     const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 2 * i));
     return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
@@ -71,6 +78,7 @@ struct FloatPass {
         __m256 x[T];
         for (int j = 0; j < T; ++j) x[j] = _mm256_loadu_ps(act_row(t, j0 + j) + i);
         for (int r = 0; r < R; ++r) {
+          prefetch_ahead(t.w + r * t.w_stride + i * Load::kBytes);
           const __m256 w = Load::load(t.w + r * t.w_stride, i);
           for (int j = 0; j < T; ++j) acc[r][j] = _mm256_fmadd_ps(w, x[j], acc[r][j]);
         }
@@ -123,6 +131,7 @@ struct Q8Pass {
         dx[j] = half(x[j][b].d);
       }
       for (int r = 0; r < R; ++r) {
+        prefetch_ahead(&w[r][b]);
         const __m256i wq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w[r][b].qs));
         const __m256i wabs = _mm256_sign_epi8(wq, wq);
         const float dw = half(w[r][b].d);
@@ -157,6 +166,7 @@ struct Q4Pass {
         dx[j] = half(x[j][b].d);
       }
       for (int r = 0; r < R; ++r) {
+        prefetch_ahead(&w[r][b]);
         const __m256i wq = unpack_nibbles(w[r][b].qs);
         const float dw = half(w[r][b].d);
         for (int j = 0; j < T; ++j) {

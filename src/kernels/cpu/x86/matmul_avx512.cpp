@@ -15,6 +15,10 @@ namespace {
 
 inline float half(uint16_t h) { return _cvtsh_ss(h); }
 
+// Weight rows are streamed once per token (decode): prefetching ~1 KB ahead of each of a
+// tile's row streams keeps more memory requests in flight than the hardware prefetcher does.
+inline void prefetch_ahead(const void* p) { _mm_prefetch(static_cast<const char*>(p) + 1024, _MM_HINT_T0); }
+
 const float* act_row(const MatmulTile& t, int j) {
   return reinterpret_cast<const float*>(static_cast<const uint8_t*>(t.x) + j * t.x_stride);
 }
@@ -25,14 +29,17 @@ const BlockQ8_0* q8_row(const MatmulTile& t, int j) {
 // ---- f32 / f16 / bf16 weights, f32 activations ----
 
 struct LoadF32 {
+  static constexpr int kBytes = 4;  // per weight
   static __m512 load(const uint8_t* row, int64_t i) { return _mm512_loadu_ps(reinterpret_cast<const float*>(row) + i); }
 };
 struct LoadF16 {
+  static constexpr int kBytes = 2;
   static __m512 load(const uint8_t* row, int64_t i) {
     return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + 2 * i)));
   }
 };
 struct LoadBF16 {  // bf16 is the top half of an f32
+  static constexpr int kBytes = 2;
   static __m512 load(const uint8_t* row, int64_t i) {
     const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + 2 * i));
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
@@ -51,6 +58,7 @@ struct FloatTile {
         __m512 x[T];
         for (int j = 0; j < T; ++j) x[j] = _mm512_loadu_ps(act_row(t, j) + i);
         for (int r = 0; r < R; ++r) {
+          prefetch_ahead(t.w + r * t.w_stride + i * Load::kBytes);
           const __m512 w = Load::load(t.w + r * t.w_stride, i);
           for (int j = 0; j < T; ++j) acc[r][j] = _mm512_fmadd_ps(w, x[j], acc[r][j]);
         }
@@ -63,67 +71,61 @@ struct FloatTile {
 
 // ---- q8_0 / q4_0 weights, q8_0 activations ----
 // Two consecutive 32-element blocks share one 512-bit register (an odd last block fills the
-// low half, with zero scales above). vpdpbusd needs one unsigned operand. q8_0 x q8_0: feed
-// x + 128 (the sign bit flipped) as the unsigned side and start each sum at -128 * sum(w),
-// computed once per weight block: (x + 128).w - 128 * sum(w) = x.w. q4_0 stores q + 8 in
-// 0..15, already unsigned: start at -8 * sum(x), computed once per activation block.
+// low half, with zero scales above). vpdpbusd multiplies unsigned by signed bytes, so the
+// weights are made unsigned by an offset: q8_0 quants w become w + 128 (the sign bit
+// flipped), q4_0 nibbles already are q + 8. Then w.x = (w + offset).x - offset * sum(x), and
+// the correction depends on the activation block only: it is computed once per token and
+// is the starting value of every row's dot product.
 
-inline __m256i load32(const int8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
+inline __m256i load32(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 
-inline __m256i unpack_nibbles(const uint8_t* qs) {
-  const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
+// A weight block's 32 quants as unsigned bytes, and the offset that made them unsigned.
+inline __m256i unsigned_quants(const BlockQ8_0& b) {
+  return _mm256_xor_si256(load32(b.qs), _mm256_set1_epi8(static_cast<char>(0x80)));
+}
+inline __m256i unsigned_quants(const BlockQ4_0& b) {
+  const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.qs));
   const __m256i both = _mm256_set_m128i(_mm_srli_epi16(packed, 4), packed);  // low nibbles then high
   return _mm256_and_si256(both, _mm256_set1_epi8(0x0f));
 }
-
-inline __m256i block_bytes(const BlockQ8_0& b) { return load32(b.qs); }
-inline __m256i block_bytes(const BlockQ4_0& b) { return unpack_nibbles(b.qs); }
+constexpr uint8_t quant_offset(const BlockQ8_0*) { return 128; }
+constexpr uint8_t quant_offset(const BlockQ4_0*) { return 8; }
 
 // Quants of blocks b (low half) and b + 1 (high half, zero unless kPair).
-template <bool kPair, class Block>
-inline __m512i pair_bytes(const Block* blocks) {
-  const __m512i low = _mm512_zextsi256_si512(block_bytes(blocks[0]));
-  return kPair ? _mm512_inserti64x4(low, block_bytes(blocks[1]), 1) : low;
+template <bool kPair, class Block, class Load>
+inline __m512i pair_bytes(const Block* blocks, Load load) {
+  const __m512i low = _mm512_zextsi256_si512(load(blocks[0]));
+  return kPair ? _mm512_inserti64x4(low, load(blocks[1]), 1) : low;
 }
 
 // Scale of block b in the low eight lanes, of block b + 1 (or zero) in the high eight.
 template <bool kPair, class Block>
 inline __m512 pair_scales(const Block* blocks) {
-  const __m512 low = _mm512_zextps256_ps512(_mm256_set1_ps(half(blocks[0].d)));
-  return kPair ? _mm512_insertf32x8(low, _mm256_set1_ps(half(blocks[1].d)), 1) : low;
+  const __m128i low = _mm_set1_epi16(static_cast<short>(blocks[0].d));
+  const __m128i high = kPair ? _mm_set1_epi16(static_cast<short>(blocks[1].d)) : _mm_setzero_si128();
+  return _mm512_cvtph_ps(_mm256_set_m128i(high, low));
 }
 
-// -factor * (sum of each group of four signed bytes): the starting value of a dot product.
-inline __m512i negated_scaled_sums(uint8_t factor, __m512i signed_bytes) {
-  const __m512i sums = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(static_cast<char>(factor)), signed_bytes);
-  return _mm512_sub_epi32(_mm512_setzero_si512(), sums);
-}
-
-template <class Block, bool kQ4>
+template <class Block>
 struct QuantTile {
   template <int R, int T>
   struct Of {
     template <bool kPair>
     static void step(const Block* const (&w)[R], const BlockQ8_0* const (&x)[T], __m512 (&acc)[R][T]) {
-      __m512i xv[T], x_start[T];
+      const __m512i offset = _mm512_set1_epi8(static_cast<char>(quant_offset(w[0])));
+      __m512i xv[T], start[T];
       __m512 dx[T];
       for (int j = 0; j < T; ++j) {
-        const __m512i xq = pair_bytes<kPair>(x[j]);
-        if constexpr (kQ4) {
-          xv[j] = xq;
-          x_start[j] = negated_scaled_sums(8, xq);
-        } else {
-          xv[j] = _mm512_xor_si512(xq, _mm512_set1_epi8(static_cast<char>(0x80)));  // x + 128, unsigned
-        }
+        xv[j] = pair_bytes<kPair>(x[j], [](const BlockQ8_0& b) { return load32(b.qs); });
+        start[j] = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), offset, xv[j]));
         dx[j] = pair_scales<kPair>(x[j]);
       }
       for (int r = 0; r < R; ++r) {
-        const __m512i wv = pair_bytes<kPair>(w[r]);
+        prefetch_ahead(w[r]);
+        const __m512i wv = pair_bytes<kPair>(w[r], [](const Block& b) { return unsigned_quants(b); });
         const __m512 dw = pair_scales<kPair>(w[r]);
-        __m512i w_start{};
-        if constexpr (!kQ4) w_start = negated_scaled_sums(128, wv);
         for (int j = 0; j < T; ++j) {
-          const __m512i dot = kQ4 ? _mm512_dpbusd_epi32(x_start[j], wv, xv[j]) : _mm512_dpbusd_epi32(w_start, xv[j], wv);
+          const __m512i dot = _mm512_dpbusd_epi32(start[j], wv, xv[j]);
           acc[r][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(dw, dx[j]), acc[r][j]);
         }
       }
@@ -184,8 +186,8 @@ const IsaKernels& avx512_kernels() {
                                 dispatch_tile<FloatTile<LoadF32>::Of>,
                                 dispatch_tile<FloatTile<LoadF16>::Of>,
                                 dispatch_tile<FloatTile<LoadBF16>::Of>,
-                                dispatch_tile<QuantTile<BlockQ8_0, false>::Of>,
-                                dispatch_tile<QuantTile<BlockQ4_0, true>::Of>,
+                                dispatch_tile<QuantTile<BlockQ8_0>::Of>,
+                                dispatch_tile<QuantTile<BlockQ4_0>::Of>,
                                 dot,
                                 axpy,
                                 silu_mul_loop,
