@@ -3,6 +3,11 @@
 // in groups of four into int32).
 #include <immintrin.h>
 
+// GCC 12's AVX-512 intrinsics start from an undefined vector (e.g. _mm512_zextsi256_si512,
+// _mm512_cvtph_ps) and warn about it wherever they are inlined: a false positive.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
 #include "kernels/cpu/kernels.h"
 #include "kernels/cpu/vector_math.h"
 #include "kernels/cpu/x86/tile_dispatch.h"
@@ -13,7 +18,6 @@
 namespace orchard::cpu::avx512 {
 namespace {
 
-inline float half(uint16_t h) { return _cvtsh_ss(h); }
 
 // Weight rows are streamed once per token (decode): prefetching ~1 KB ahead of each of a
 // tile's row streams keeps more memory requests in flight than the hardware prefetcher does.
