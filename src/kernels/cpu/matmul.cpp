@@ -1,11 +1,12 @@
 // The matmul driver: picks the tile kernel for the weight's dtype, converts the activations
-// once, then walks output tiles. Threads own disjoint runs of weight rows (each weight byte is
-// read by one thread); within a run, every tile of kTileRows rows is applied to all tokens
-// kTileTokens at a time while those rows are still in cache, so prefill reuses each weight
-// load across many tokens.
+// once, then walks output tiles. Threads take runs of weight rows from a shared counter (each
+// weight byte is read by one thread, and a thread that starts late or runs slow simply takes
+// fewer runs); every tile of kTileRows rows is applied to all tokens kTileTokens at a time
+// while those rows are still in cache, so prefill reuses each weight load across many tokens.
 #include "kernels/cpu/matmul.h"
 
 #include <algorithm>
+#include <atomic>
 #include <string>
 
 #include "core/error.h"
@@ -69,29 +70,38 @@ void matmul(const IsaKernels& kernels, ThreadPool& pool, MatmulScratch& scratch,
     for (auto& buf : scratch.dequantized) buf.resize(static_cast<size_t>(kTileRows * k));
   }
 
+  // All tokens against rows [r0, r0 + kTileRows), kTileTokens tokens per kernel call.
   const int64_t row_tiles = (rows + kTileRows - 1) / kTileRows;
-  pool.parallel_for(row_tiles, [&](int64_t tile_begin, int64_t tile_end, int thread) {
-    for (int64_t rt = tile_begin; rt < tile_end; ++rt) {
-      const int64_t r0 = rt * kTileRows;
-      MatmulTile tile{};
-      tile.rows = static_cast<int>(std::min<int64_t>(kTileRows, rows - r0));
-      tile.k = k;
-      tile.w = w.row(r0);
-      tile.w_stride = w.row_bytes();
-      if (path.dequantize) {
-        float* decoded = scratch.dequantized[static_cast<size_t>(thread)].data();
-        for (int r = 0; r < tile.rows; ++r) dequantize_row(w.dtype(), w.row(r0 + r), decoded + r * k, k);
-        tile.w = reinterpret_cast<const uint8_t*>(decoded);
-        tile.w_stride = static_cast<size_t>(k) * sizeof(float);
-      }
-      tile.x_stride = act_stride;
-      tile.y_stride = rows;
-      for (int64_t t0 = 0; t0 < n; t0 += kTileTokens) {
-        tile.tokens = static_cast<int>(std::min<int64_t>(kTileTokens, n - t0));
-        tile.x = static_cast<const uint8_t*>(act) + t0 * act_stride;
-        tile.y = y + t0 * rows + r0;
-        path.tile(tile);
-      }
+  auto run_row_tile = [&](int64_t row_tile, int thread) {
+    const int64_t r0 = row_tile * kTileRows;
+    MatmulTile tile{};
+    tile.rows = static_cast<int>(std::min<int64_t>(kTileRows, rows - r0));
+    tile.k = k;
+    tile.w = w.row(r0);
+    tile.w_stride = w.row_bytes();
+    if (path.dequantize) {
+      float* decoded = scratch.dequantized[static_cast<size_t>(thread)].data();
+      for (int r = 0; r < tile.rows; ++r) dequantize_row(w.dtype(), w.row(r0 + r), decoded + r * k, k);
+      tile.w = reinterpret_cast<const uint8_t*>(decoded);
+      tile.w_stride = static_cast<size_t>(k) * sizeof(float);
+    }
+    tile.x_stride = act_stride;
+    tile.y_stride = rows;
+    for (int64_t t0 = 0; t0 < n; t0 += kTileTokens) {
+      tile.tokens = static_cast<int>(std::min<int64_t>(kTileTokens, n - t0));
+      tile.x = static_cast<const uint8_t*>(act) + t0 * act_stride;
+      tile.y = y + t0 * rows + r0;
+      path.tile(tile);
+    }
+  };
+
+  constexpr int64_t kTilesPerRun = 8;  // 32 rows: small enough to balance, long enough to stream
+  std::atomic<int64_t> next_run{0};
+  pool.parallel_for(pool.size(), [&](int64_t, int64_t, int thread) {
+    for (;;) {
+      const int64_t first = next_run.fetch_add(kTilesPerRun, std::memory_order_relaxed);
+      if (first >= row_tiles) return;
+      for (int64_t rt = first; rt < std::min(first + kTilesPerRun, row_tiles); ++rt) run_row_tile(rt, thread);
     }
   });
 }
