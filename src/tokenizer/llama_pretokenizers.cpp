@@ -33,7 +33,7 @@ const std::vector<Entry>& entries() {
        {"default", {R"([\p{P}\$\+<=>\^~\|]+)", kGpt2, R"(\p{N}+)", "[0-9][0-9][0-9]"}}},
       {{"llama-bpe", "llama3", "llama-v3", "falcon3", "falcon-h1", "pixtral", "midm-2.0", "lfm2"},
        {"llama3", {kLlama3}, true, true}},
-      {{"dbrx", "smaug-bpe", "chatglm-bpe", "glm4"}, {"llama3-regex", {kLlama3}}},
+      {{"dbrx", "smaug-bpe"}, {"llama3-regex", {kLlama3}}},
       {{"qwen2", "deepseek-r1-qwen", "kormo", "stablelm2", "megrez", "hunyuan"}, {"qwen2", {kQwen2}}},
       {{"gpt-2", "phi-2", "jina-es", "jina-de", "gigachat", "jina-v2-es", "jina-v2-de", "a.x-4.0", "mellum",
         "jina-v1-en", "jina-v2-code", "roberta-bpe", "mpt", "olmo", "jais", "trillion", "exaone4", "granite-docling"},
