@@ -33,7 +33,8 @@ void bf16_f32(const MatmulTile& t) {
   tile_float_weights(t, [](const uint8_t* w, int64_t i) { return bf16_to_f32(reinterpret_cast<const uint16_t*>(w)[i]); });
 }
 
-// Integer dot product of one block pair, given the weight block's quants widened to int.
+// Weight blocks against q8_0 activation blocks: an exact integer dot product per block pair,
+// scaled by both blocks' f16 scales. weight_quant(block, i) gives element i as an int.
 template <class Block, class Quant>
 void tile_q8_activations(const MatmulTile& t, Quant weight_quant) {
   const int64_t blocks = t.k / kQK;
