@@ -57,6 +57,8 @@ struct Case {
   DType dtype;
   std::function<void(ModelConfig&)> adjust;
 };
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }  // test names, not bytes
+
 
 class ModelsLlamaCpp : public ::testing::TestWithParam<Case> {};
 

@@ -89,6 +89,8 @@ struct Case {
   std::string architecture;
   std::function<void(ModelConfig&)> adjust;  // on top of the "tiny" preset
 };
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }  // test names, not bytes
+
 
 class ModelsReference : public ::testing::TestWithParam<Case> {};
 
