@@ -130,6 +130,10 @@ const std::vector<Case>& cases() {
        R"({"users": [{"name": "x", "age": 30}, {"name": "y", "age": 20}]})"},
       {"min_max_sum_reverse", "{{ [3, 1, 2]|min }} {{ [3, 1, 2]|max }} {{ [1, 2, 3]|sum }} {{ [1, 2]|sum(start=10) }} {{ 'abc'|reverse }} {{ [1, 2, 3]|reverse|list }}"},
       {"batch_center_attr", "{{ range(5)|batch(2)|list }} {{ range(5)|batch(2, 'x')|list }} [{{ 'ab'|center(7) }}] [{{ 'abc'|center(6) }}]"},
+      {"printf_formatting", "{{ '%s|%r|%d|%5d|%-5d|%05d|%+d|%x|%#X|%o|%#o|%.2f|%8.3e|%g|%%|%c|%.3s' % ('s', 's', 3.9, 42, 42, -42, 5, 255, 255, 8, 8, 3.14159, 12345.678, 1e-5, 65, 'abcdef') }}"},
+      {"printf_mapping_and_single", "{{ '%(a)s-%(b)03d' % {'a': 'x', 'b': 7} }} {{ '%s' % [1, 2] }} {{ '%s and %s'|format('a', 'b') }} {{ '%(n)s'|format(n=1) }} {{ '%-6s|' % 'ab' }}"},
+      {"printf_too_few_arguments", "{{ '%s %s' % ('a',) }}"},
+      {"printf_too_many_arguments", "{{ '%s' % ('a', 'b') }}"},
       {"unknown_filter", "{{ 1|no_such_filter }}"},
       // tests
       {"type_tests", "{{ 1 is number }} {{ true is number }} {{ 1 is integer }} {{ true is integer }} {{ 1.0 is float }} {{ 's' is string }} {{ {} is mapping }} {{ [] is sequence }} {{ 's' is sequence }} {{ none is none }} {{ true is boolean }} {{ 1 is boolean }} {{ u is iterable }} {{ 1 is iterable }} {{ 'x' is iterable }}"},

@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "chat/jinja/args.h"
+#include "chat/jinja/format.h"
 #include "chat/jinja/interpreter.h"
 #include "chat/jinja/json.h"
 #include "chat/jinja/methods.h"
@@ -414,6 +415,17 @@ Value attr(Interpreter& interp, const Value& v, Arguments& args) {
   return get_attribute(interp, v, to_str(a[0]));
 }
 
+Value format(Interpreter& interp, const Value& v, Arguments& args) {
+  if (!args.positional.empty() && !args.keyword.empty())
+    throw Error("can't handle positional and keyword arguments at the same time");
+  Value values = Value::list(args.positional, true);
+  if (!args.keyword.empty()) {
+    values = Value::dict();
+    for (auto& [k, val] : args.keyword) values.as_dict()->set(Value(k), val);
+  }
+  return Value(interp.check_size(printf_format(to_str(v), values)));
+}
+
 Value safe(Interpreter&, const Value& v, Arguments& args) {
   BoundArgs("safe", args, {});
   return Value(to_str(v));
@@ -461,6 +473,7 @@ const std::unordered_map<std::string, FilterFunction>& filters() {
     t["batch"] = batch;
     t["center"] = center;
     t["attr"] = attr;
+    t["format"] = format;
     return t;
   }();
   return table;

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "chat/jinja/format.h"
 #include "chat/jinja/interpreter.h"
 #include "chat/jinja/pystr.h"
 #include "core/error.h"
@@ -139,7 +140,7 @@ Value binary_operator(const Interpreter& interp, const std::string& op, const Va
     if ((a.is_string() || a.is_sequence()) && integral(b)) return repeat(interp, a, b.integer());
     if (integral(a) && (b.is_string() || b.is_sequence())) return repeat(interp, b, a.integer());
   }
-  if (op == "%" && a.is_string()) throw Error("printf-style string formatting ('%') is not supported in chat templates");
+  if (op == "%" && a.is_string()) return Value(interp.check_size(printf_format(a.as_string(), b)));
   unsupported(op == "**" ? "** or pow()" : op, a, b);
 }
 
