@@ -25,16 +25,6 @@ using Logits = std::vector<std::vector<float>>;  // one row per position
 
 constexpr double kTolerance = 1e-4;  // max |orchard - reference| / max |reference| per position
 
-// The first of ORCHARD_PYTHON, Debian's python3, python3 on PATH that can import torch.
-std::string torch_python() {
-  std::vector<std::string> candidates;
-  if (const char* env = std::getenv("ORCHARD_PYTHON")) candidates.push_back(env);
-  candidates.insert(candidates.end(), {"/usr/bin/python3", "python3"});
-  for (const auto& python : candidates)
-    if (test::run_command(python + " -c 'import torch, numpy' >/dev/null 2>&1").status == 0) return python;
-  return "";
-}
-
 std::vector<int32_t> prompt(int n, int64_t n_vocab, uint32_t salt) {
   std::vector<int32_t> ids;
   uint32_t x = 12345u + salt;
@@ -96,7 +86,7 @@ class ModelsReference : public ::testing::TestWithParam<Case> {};
 
 TEST_P(ModelsReference, MatchesPyTorchInEveryLayoutAndBatching) {
   ORCHARD_REQUIRE_SHARED();
-  const std::string python = torch_python();
+  const std::string python = test::reference_python("torch, numpy");
   if (python.empty()) GTEST_SKIP() << "python3 with torch and numpy not found (Debian: python3-torch)";
   const Case& c = GetParam();
 

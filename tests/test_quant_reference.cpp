@@ -21,13 +21,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The first python3 that has numpy (a pyenv shim on PATH may lack the system's packages).
 const std::string& numpy_python() {
-  static const std::string found = [] {
-    for (std::string py : {"python3", "/usr/bin/python3"})
-      if (test::run_command(py + " -c 'import numpy' 2>/dev/null").status == 0) return py;
-    return std::string();
-  }();
+  static const std::string found = test::reference_python("numpy");
   return found;
 }
 

@@ -46,3 +46,17 @@ CommandResult run_command(const std::string& cmd) {
 }
 
 }  // namespace orchard::test
+
+namespace orchard::test {
+
+std::string reference_python(const std::string& modules) {
+  std::vector<std::string> candidates;
+  if (const char* env = std::getenv("ORCHARD_PYTHON")) candidates.push_back(env);
+  candidates.push_back("/usr/bin/python3");
+  candidates.push_back("python3");
+  for (const auto& py : candidates)
+    if (run_command(py + " -c 'import " + modules + "' >/dev/null 2>&1").status == 0) return py;
+  return {};
+}
+
+}  // namespace orchard::test

@@ -3,6 +3,7 @@
 // the checkout), the built CLI, and a fresh temporary folder per test.
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace orchard::test {
 
@@ -28,5 +29,14 @@ struct CommandResult {
   std::string out;
 };
 CommandResult run_command(const std::string& cmd);
+
+}  // namespace orchard::test
+
+namespace orchard::test {
+
+// The Python interpreter for reference scripts: the first of ORCHARD_PYTHON, Debian's
+// /usr/bin/python3 and python3 on PATH (often a pyenv shim without Debian's packages) that can
+// import every module in `modules` (e.g. "torch,numpy"). Empty when none can.
+std::string reference_python(const std::string& modules);
 
 }  // namespace orchard::test
