@@ -58,6 +58,22 @@ std::vector<std::pair<std::string, std::string>> read_merges(const Metadata& md,
   return pairs;
 }
 
+// Texts llama.cpp treats as control tokens whatever token_type says (end-of-turn and
+// fill-in-the-middle markers that converters often store as user-defined, e.g. Qwen's
+// "<|fim_prefix|>"), so they are only recognised with parse_special.
+void mark_control_looking_tokens(Vocab& vocab) {
+  static constexpr std::string_view kTexts[] = {
+      "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|end_of_text|>", "<EOT>", "_<EOT>",
+      "<\uff5cend\u2581of\u2581sentence\uff5c>", "<end_of_utterance>", "<|eom_id|>", "<|return|>", "<|call|>",
+      "<|fim_prefix|>", "<fim-prefix>", "<fim_prefix>", "<\uff5cfim\u2581begin\uff5c>", "<PRE>", "\u2581<PRE>",
+      "<|code_prefix|>", "<|fim_suffix|>", "<fim-suffix>", "<fim_suffix>", "<\uff5cfim\u2581hole\uff5c>", "<SUF>",
+      "\u2581<SUF>", "<|code_suffix|>", "<|fim_middle|>", "<fim-middle>", "<fim_middle>", "<\uff5cfim\u2581end\uff5c>",
+      "<MID>", "\u2581<MID>", "<|code_middle|>", "<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>", "<|fim_repo|>",
+      "<|repo_name|>", "<fim-repo>", "<REPO>", "<reponame>", "<|file_sep|>"};
+  for (std::string_view text : kTexts)
+    if (TokenId id = vocab.find(text); id >= 0) vocab.types[id] = TokenType::Control;
+}
+
 }  // namespace
 
 std::unique_ptr<Tokenizer> tokenizer_from_gguf_metadata(const Metadata& md, const std::string& source_name) {
@@ -125,6 +141,7 @@ std::unique_ptr<Tokenizer> tokenizer_from_gguf_metadata(const Metadata& md, cons
     throw file_error(source_name, std::string(kModelKey) + " '" + *model +
                                       "' is not supported (expected llama, gpt2 or bert)");
   }
+  mark_control_looking_tokens(vocab);
   vocab.pad = special_id(md, "padding", -1, vocab);
   vocab.eot = special_id(md, "eot", -1, vocab);
   vocab.collect_end_of_generation();
