@@ -5,6 +5,7 @@
 // rank-based BPE on the JSON side.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <iterator>
 
@@ -72,6 +73,12 @@ TEST_P(GgufVocab, ConvertedVocabTokenizesLikeTheJson) {
     const std::string text = unicode::normalize(raw, unicode::Form::NFC);
     for (EncodeOptions options : {EncodeOptions{false, false}, EncodeOptions{true, true}}) {
       const auto want = from_json->encode(text, options);
+      // llama.cpp promotes FIM/end-of-turn markers to control tokens (Qwen's "<|fim_prefix|>"
+      // is a plain added token in tokenizer.json), so without parse_special it spells them out.
+      const bool promoted = std::any_of(want.begin(), want.end(), [&](TokenId id) {
+        return from_gguf->is_special(id) && !from_json->is_special(id);
+      });
+      if (!options.parse_special && promoted) continue;
       const auto got = from_gguf->encode(text, options);
       if (got != want) {
         ++mismatches;
