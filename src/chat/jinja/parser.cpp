@@ -122,7 +122,7 @@ class Parser {
     }
   }
 
-  // Consumes the end tag name the body stopped at and the closing %}.
+  // Consumes the tag name (endfor, else, ...) that parse_body stopped at and returns it.
   std::string finish_tag() {
     std::string name = cur().text;
     advance();

@@ -1,5 +1,10 @@
 #pragma once
 // A parsed Jinja2 template, rendered with the settings transformers uses for chat templates.
+//
+// Outside the supported subset (refused with an error rather than rendered differently):
+// template inheritance and includes (extends/include/import/block), recursive loops, *args /
+// **kwargs in calls, tuple subscripts. Known differences: upper/lower/title/capitalize only
+// change ASCII letters; integers are 64-bit (overflow is an error, not a big int).
 #include <ctime>
 #include <string>
 
