@@ -29,7 +29,7 @@ nlohmann::ordered_json conversations() {
 // Renders every conversation with orchard and compares with the reference results.
 void check_template(const NamedTemplate& t) {
   SCOPED_TRACE(t.name);
-  const fs::path dir = test::temp_dir("chat-templates");
+  const fs::path dir = test::temp_dir("chat-template-" + t.name);  // one per template: tests may run in parallel
   const fs::path file = dir / "template.jinja";
   test::write_text(file, t.source);
   const auto conv_path = test::source_dir() / "tests" / "data" / "chat-conversations.json";
