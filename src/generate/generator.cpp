@@ -27,7 +27,7 @@ Sequence::Sequence(int slot, std::vector<TokenId> prompt, const GenerationOption
     : slot_(slot),
       tokens_(std::move(prompt)),
       n_prompt_(static_cast<int64_t>(tokens_.size())),
-      n_fed_(std::clamp<int64_t>(reused, 0, n_prompt_ - 1)),
+      n_fed_(std::max<int64_t>(0, std::min(reused, n_prompt_ - 1))),
       options_(options),
       tokenizer_(tokenizer),
       eog_ids_(std::move(eog_ids)),
