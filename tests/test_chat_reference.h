@@ -24,16 +24,20 @@ inline std::string quote_arg(const std::string& s) {
   return out + "'";
 }
 
+inline const std::string& jinja_python() {
+  static const std::string python = reference_python("jinja2");
+  return python;
+}
+
 // Empty string when python3 with jinja2 is available, else why not.
 inline std::string python_jinja_missing() {
-  const CommandResult r = run_command("python3 -c 'import jinja2' 2>/dev/null");
-  return r.status == 0 ? "" : "python3 with jinja2 is not installed (Debian: python3-jinja2)";
+  return jinja_python().empty() ? "python3 with jinja2 is not installed (Debian: python3-jinja2)" : "";
 }
 
 // Runs the reference script with `args`; returns its result list by case name order.
 inline nlohmann::ordered_json run_reference(const std::string& args) {
   const auto script = source_dir() / "tools" / "reference" / "render_chat_templates.py";
-  const std::string cmd = "python3 " + quote_arg(script.string()) + " --now " + std::to_string(kReferenceNow) + " " + args;
+  const std::string cmd = jinja_python() + " " + quote_arg(script.string()) + " --now " + std::to_string(kReferenceNow) + " " + args;
   const CommandResult r = run_command(cmd);
   EXPECT_EQ(r.status, 0) << cmd;
   return nlohmann::ordered_json::parse(r.out);
