@@ -3,7 +3,7 @@
 #include <unordered_map>
 
 #include "tokenizer/subword_model.h"
-#include "tokenizer/utf8.h"
+#include "core/utf8.h"
 
 namespace orchard {
 

@@ -1,7 +1,7 @@
 #include <queue>
 
 #include "tokenizer/subword_model.h"
-#include "tokenizer/utf8.h"
+#include "core/utf8.h"
 
 namespace orchard {
 

@@ -3,7 +3,7 @@
 #include <cctype>
 #include <optional>
 
-#include "tokenizer/utf8.h"
+#include "core/utf8.h"
 
 namespace orchard {
 

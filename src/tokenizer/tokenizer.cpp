@@ -2,7 +2,7 @@
 
 #include "core/error.h"
 #include "io/model_source.h"
-#include "tokenizer/utf8.h"
+#include "core/utf8.h"
 
 namespace orchard {
 

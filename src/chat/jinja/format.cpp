@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "chat/jinja/pystr.h"
+#include "core/utf8.h"
 #include "core/error.h"
 
 namespace orchard::jinja {
@@ -79,7 +80,7 @@ std::string convert(const Spec& spec, const Value& v) {
     if (v.is_string() && pystr::length(v.as_string()) == 1) return pad(v.as_string(), spec);
     if (!v.is_int() || v.as_int() < 0 || v.as_int() > 0x10FFFF) throw Error("%c requires int or char");
     std::string ch;
-    pystr::append_utf8(ch, static_cast<std::uint32_t>(v.as_int()));
+    utf8::append(ch, static_cast<std::uint32_t>(v.as_int()));
     return pad(std::move(ch), spec);
   }
   v.require_defined();

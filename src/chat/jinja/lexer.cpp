@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "chat/jinja/pystr.h"
+#include "core/utf8.h"
 #include "core/error.h"
 
 namespace orchard::jinja {
@@ -284,15 +285,15 @@ class Lexer {
         case 'r': value += '\r'; break;
         case 't': value += '\t'; break;
         case 'v': value += '\v'; break;
-        case 'x': pystr::append_utf8(value, hex_escape(start, 2)); break;
-        case 'u': pystr::append_utf8(value, hex_escape(start, 4)); break;
-        case 'U': pystr::append_utf8(value, hex_escape(start, 8)); break;
+        case 'x': utf8::append(value, hex_escape(start, 2)); break;
+        case 'u': utf8::append(value, hex_escape(start, 4)); break;
+        case 'U': utf8::append(value, hex_escape(start, 8)); break;
         default:
           if (e >= '0' && e <= '7') {
             std::uint32_t cp = e - '0';
             for (int k = 0; k < 2 && pos_ < src_.size() && src_[pos_] >= '0' && src_[pos_] <= '7'; ++k)
               cp = cp * 8 + (src_[pos_++] - '0');
-            pystr::append_utf8(value, cp);
+            utf8::append(value, cp);
           } else {
             value += '\\';  // unknown escapes stay as written
             value += e;

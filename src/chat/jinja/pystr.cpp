@@ -1,28 +1,19 @@
 #include "chat/jinja/pystr.h"
 
+#include "core/utf8.h"
+
 #include <algorithm>
 #include <cstdio>
 
 namespace orchard::jinja::pystr {
 
 std::uint32_t decode(std::string_view s, std::size_t& pos) {
-  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
-  const unsigned char lead = byte(pos);
-  const int extra = lead >= 0xF0 && lead < 0xF5 ? 3 : lead >= 0xE0 && lead < 0xF0 ? 2 : lead >= 0xC2 && lead < 0xE0 ? 1 : 0;
-  std::uint32_t cp = lead & (0x7F >> (extra + 1));
-  bool valid = extra > 0;
-  for (int k = 1; valid && k <= extra; ++k) {
-    if (pos + k >= s.size() || (byte(pos + k) & 0xC0) != 0x80) valid = false;
-    else cp = (cp << 6) | (byte(pos + k) & 0x3F);
-  }
-  if (valid) {
-    pos += extra + 1;
-    return cp;
-  }
-  ++pos;
-  // ASCII, or an invalid byte: mapped to a lone surrogate like Python's surrogateescape, so
-  // it can never be mistaken for a real character such as U+0085 or U+00A0.
-  return lead < 0x80 ? lead : 0xDC00u | lead;
+  const unsigned char lead = static_cast<unsigned char>(s[pos]);
+  const utf8::Decoded d = utf8::decode(s, pos);
+  pos += d.length;
+  // An invalid byte maps to a lone surrogate like Python's surrogateescape, so it can never
+  // be mistaken for a real character such as U+0085 or U+00A0.
+  return d.valid ? static_cast<std::uint32_t>(d.cp) : 0xDC00u | lead;
 }
 
 std::vector<std::size_t> char_offsets(std::string_view s) {
@@ -37,24 +28,6 @@ std::vector<std::size_t> char_offsets(std::string_view s) {
 }
 
 std::size_t length(std::string_view s) { return char_offsets(s).size() - 1; }
-
-void append_utf8(std::string& out, std::uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
 
 bool is_space(std::uint32_t cp) {
   return (cp >= 0x09 && cp <= 0x0D) || (cp >= 0x1C && cp <= 0x20) || cp == 0x85 || cp == 0xA0 ||

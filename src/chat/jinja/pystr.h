@@ -16,7 +16,6 @@ std::size_t length(std::string_view s);
 // Decodes the character at byte offset `pos` (advancing it); an invalid byte b decodes as
 // U+DC00+b (Python's surrogateescape) and advances by one.
 std::uint32_t decode(std::string_view s, std::size_t& pos);
-void append_utf8(std::string& out, std::uint32_t cp);
 
 bool is_space(std::uint32_t cp);  // str.isspace() for one character
 

@@ -1,5 +1,5 @@
 #pragma once
-// UTF-8 helpers shared by the tokenizers: decoding one code point without ever reading past the
+// UTF-8 helpers shared by the tokenizers and the chat templates: decoding one code point without ever reading past the
 // end, repairing invalid input, and finding where the last complete character ends (streaming).
 #include <cstddef>
 #include <cstdint>
