@@ -43,13 +43,6 @@ inline nlohmann::ordered_json run_reference(const std::string& args) {
   return nlohmann::ordered_json::parse(r.out);
 }
 
-inline std::string read_text(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 inline void write_text(const std::filesystem::path& p, const std::string& text) {
   std::ofstream(p, std::ios::binary) << text;
 }

@@ -23,7 +23,7 @@ struct NamedTemplate {
 };
 
 nlohmann::ordered_json conversations() {
-  return nlohmann::ordered_json::parse(test::read_text(test::source_dir() / "tests" / "data" / "chat-conversations.json"));
+  return nlohmann::ordered_json::parse(test::read_file(test::source_dir() / "tests" / "data" / "chat-conversations.json"));
 }
 
 // Renders every conversation with orchard and compares with the reference results.
@@ -77,7 +77,7 @@ TEST(ChatTemplates, SharedTemplatesMatchPythonJinja) {
   for (const auto& entry : fs::directory_iterator(test::shared_dir() / "data" / "chat-templates"))
     if (entry.path().extension() == ".jinja") files.push_back(entry.path());
   ASSERT_FALSE(files.empty());
-  for (const fs::path& f : files) check_template({f.filename().string(), test::read_text(f), "<s>", "</s>"});
+  for (const fs::path& f : files) check_template({f.filename().string(), test::read_file(f), "<s>", "</s>"});
 }
 
 // tokenizer_config.json stores special tokens as strings or {"content": ...} objects.
@@ -94,7 +94,7 @@ TEST(ChatTemplates, NpmTokenizerConfigTemplatesMatchPythonJinja) {
   for (const char* model : {"llama3", "qwen3", "gemma3"}) {
     const fs::path config_path = root / ("tokenizer-" + std::string(model)) / "models" / "tokenizer_config.json";
     if (!fs::exists(config_path)) continue;
-    const auto config = nlohmann::ordered_json::parse(test::read_text(config_path));
+    const auto config = nlohmann::ordered_json::parse(test::read_file(config_path));
     ASSERT_TRUE(config["chat_template"].is_string()) << config_path;
     check_template({model, config["chat_template"].get<std::string>(), token_text(config, "bos_token"), token_text(config, "eos_token")});
     ++found;

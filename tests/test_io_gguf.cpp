@@ -16,11 +16,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string read_all(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
-
 template <class T> void append(std::string& s, T v) { s.append(reinterpret_cast<const char*>(&v), sizeof(T)); }
 void append_str(std::string& s, const std::string& v) {
   append<uint64_t>(s, v.size());
@@ -60,7 +55,7 @@ TEST(GgufWriter, MatchesTheSpecByteForByte) {
   want.resize((want.size() + 31) / 32 * 32, '\0');
   for (int i = 0; i < 6; ++i) append<float>(want, static_cast<float>(i));
   want.resize((want.size() + 31) / 32 * 32, '\0');
-  EXPECT_EQ(read_all(path), want);
+  EXPECT_EQ(test::read_file(path), want);
 }
 
 TEST(GgufWriter, RoundTripsEveryValueTypeAndTensorType) {
@@ -157,7 +152,7 @@ TEST(GgufWriter, OutputDoesNotDependOnInsertionOrder) {
   fs::path dir = test::temp_dir("gguf_order");
   a.write((dir / "a.gguf").string());
   b.write((dir / "b.gguf").string());
-  EXPECT_EQ(read_all(dir / "a.gguf"), read_all(dir / "b.gguf"));
+  EXPECT_EQ(test::read_file(dir / "a.gguf"), test::read_file(dir / "b.gguf"));
 }
 
 TEST(GgufWriter, RejectsWhatGgufCannotStore) {

@@ -89,8 +89,7 @@ std::string valid_gguf() {
   w.add_tensor("v", Tensor::zeros(DType::F32, {8}));
   fs::path path = test::temp_dir("robust_gguf") / "valid.gguf";
   w.write(path.string());
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
+  return test::read_file(path);
 }
 
 TEST(GgufRobustness, EveryTruncationIsAnError) {

@@ -23,8 +23,7 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 json read_json(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return json::parse(std::string(std::istreambuf_iterator<char>(in), {}));
+  return json::parse(test::read_file(p));
 }
 
 fs::path model_dir(const std::string& model) {

@@ -16,11 +16,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string read_all(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
-
 // The .inp file is the cases, each followed by "\n__ggml_vocab_test__\n" (so a case may be
 // empty or end in newlines); the .out file has one line of space-separated ids per case.
 struct GoldenCase {
@@ -29,7 +24,7 @@ struct GoldenCase {
 };
 
 std::vector<GoldenCase> read_cases(const fs::path& vocab) {
-  const std::string inp = read_all(vocab.string() + ".inp");
+  const std::string inp = test::read_file(vocab.string() + ".inp");
   const std::string sep = "\n__ggml_vocab_test__\n";
   std::vector<GoldenCase> cases;
   for (size_t pos = 0; pos < inp.size();) {
@@ -38,7 +33,7 @@ std::vector<GoldenCase> read_cases(const fs::path& vocab) {
     cases.push_back({inp.substr(pos, next - pos), {}});
     pos = next + sep.size();
   }
-  std::istringstream out(read_all(vocab.string() + ".out"));
+  std::istringstream out(test::read_file(vocab.string() + ".out"));
   std::string line;
   for (GoldenCase& c : cases) {
     if (!std::getline(out, line)) break;

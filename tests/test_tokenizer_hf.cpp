@@ -18,8 +18,7 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 json read_json(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return json::parse(std::string(std::istreambuf_iterator<char>(in), {}));
+  return json::parse(test::read_file(p));
 }
 
 fs::path js_dir() { return test::source_dir() / "tests" / "js"; }

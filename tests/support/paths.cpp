@@ -3,6 +3,8 @@
 #include <array>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <sys/wait.h>
 
 namespace orchard::test {
@@ -57,6 +59,15 @@ std::string reference_python(const std::string& modules) {
   for (const auto& py : candidates)
     if (run_command(py + " -c 'import " + modules + "' >/dev/null 2>&1").status == 0) return py;
   return {};
+}
+
+}  // namespace orchard::test
+
+namespace orchard::test {
+
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
 }
 
 }  // namespace orchard::test

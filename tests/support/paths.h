@@ -40,3 +40,10 @@ namespace orchard::test {
 std::string reference_python(const std::string& modules);
 
 }  // namespace orchard::test
+
+namespace orchard::test {
+
+// The whole file as bytes (empty if it cannot be read).
+std::string read_file(const std::filesystem::path& path);
+
+}  // namespace orchard::test
