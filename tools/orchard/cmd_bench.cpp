@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "generation_flags.h"
+#include "human_units.h"
 #include "models/kv_cache.h"
 #include "subcommand.h"
 
@@ -90,14 +91,8 @@ class Bench {
   std::vector<float> logits_;
 };
 
-std::string human_bytes(double bytes) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.2f GiB", bytes / (1024.0 * 1024.0 * 1024.0));
-  return buf;
-}
-
 void print_markdown(const LoadedModel& loaded, int threads, const std::vector<TestResult>& results) {
-  const std::string model = loaded.source->architecture + " " + human_bytes(static_cast<double>(loaded.source->file_bytes));
+  const std::string model = loaded.source->architecture + " " + human_bytes(loaded.source->file_bytes);
   const double params = static_cast<double>(loaded.model->parameter_count()) / 1e9;
   std::printf("| model | params | backend | threads | test | t/s |\n|---|---:|---|---:|---:|---:|\n");
   for (const auto& r : results)

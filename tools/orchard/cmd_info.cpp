@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "io/model_source.h"
+#include "human_units.h"
 #include "subcommand.h"
 
 namespace orchard::cli {
@@ -78,28 +79,6 @@ ModelInfo describe(const ModelSource& src) {
   }
   info.chat_template = md.has("tokenizer.chat_template");
   return info;
-}
-
-// "1.17 GiB", "37.5 MiB", "512 B".
-std::string human_bytes(uint64_t bytes) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(bytes);
-  int unit = 0;
-  while (v >= 1024 && unit < 4) v /= 1024, ++unit;
-  char buf[32];
-  std::snprintf(buf, sizeof buf, unit == 0 ? "%.0f %s" : "%.2f %s", v, units[unit]);
-  return buf;
-}
-
-// "1.10 B", "494.03 M", "78.14 K".
-std::string human_count(int64_t n) {
-  const char* units[] = {"", " K", " M", " B", " T"};
-  double v = static_cast<double>(n);
-  int unit = 0;
-  while (v >= 1000 && unit < 4) v /= 1000, ++unit;
-  char buf[32];
-  std::snprintf(buf, sizeof buf, unit == 0 ? "%.0f%s" : "%.2f%s", v, units[unit]);
-  return buf;
 }
 
 std::string count(const std::optional<int64_t>& v) { return v ? std::to_string(*v) : "?"; }
