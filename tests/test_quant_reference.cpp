@@ -200,7 +200,7 @@ TEST(QuantTraits, RejectsPartialBlocksAndUnwritableTypes) {
   std::vector<uint8_t> out(64);
   EXPECT_THROW(quantize_row(DType::Q8_0, x.data(), out.data(), 48), Error);
   EXPECT_THROW(quantize_row(DType::Q4_K, x.data(), out.data(), 256), Error);
-  EXPECT_THROW(dequantize_row(DType::Q8_K, out.data(), x.data(), 256), Error);
+  EXPECT_THROW(dequantize_row(DType::Q4_K, out.data(), x.data(), 100), Error);
   EXPECT_EQ(quant_traits(DType::I32), nullptr);
 }
 

@@ -17,13 +17,21 @@ constexpr std::array kTypes = {
     DTypeInfo{DType::I8, "i8", 1, 1},         DTypeInfo{DType::I16, "i16", 1, 2},
     DTypeInfo{DType::I32, "i32", 1, 4},       DTypeInfo{DType::I64, "i64", 1, 8},
     DTypeInfo{DType::F64, "f64", 1, 8},       DTypeInfo{DType::BF16, "bf16", 1, 2},
+    DTypeInfo{DType::IQ4_NL, "iq4_nl", 32, 18},
+    DTypeInfo{DType::MLX_Q4_G32, "mlx_q4_g32", 32, 8 + 16, false},
+    DTypeInfo{DType::MLX_Q4_G64, "mlx_q4_g64", 64, 8 + 32, false},
+    DTypeInfo{DType::MLX_Q4_G128, "mlx_q4_g128", 128, 8 + 64, false},
+    DTypeInfo{DType::MLX_Q8_G32, "mlx_q8_g32", 32, 8 + 32, false},
+    DTypeInfo{DType::MLX_Q8_G64, "mlx_q8_g64", 64, 8 + 64, false},
+    DTypeInfo{DType::MLX_Q8_G128, "mlx_q8_g128", 128, 8 + 128, false},
 };
+static_assert(kTypes.size() == kDTypeCount);
 
 }  // namespace
 
 std::optional<DTypeInfo> dtype_info(uint32_t id) {
   for (const auto& t : kTypes)
-    if (static_cast<uint32_t>(t.type) == id) return t;
+    if (static_cast<uint32_t>(t.type) == id && t.gguf) return t;
   return std::nullopt;
 }
 
@@ -31,6 +39,14 @@ const DTypeInfo& dtype_info(DType type) {
   for (const auto& t : kTypes)
     if (t.type == type) return t;
   throw std::logic_error("dtype_info: unknown DType");
+}
+
+std::span<const DTypeInfo> all_dtypes() { return kTypes; }
+
+size_t dtype_index(DType type) {
+  for (size_t i = 0; i < kTypes.size(); ++i)
+    if (kTypes[i].type == type) return i;
+  throw std::logic_error("dtype_index: unknown DType");
 }
 
 std::string_view dtype_name(DType t) { return dtype_info(t).name; }

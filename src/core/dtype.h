@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string_view>
 
 namespace orchard {
@@ -29,7 +30,18 @@ enum class DType : uint32_t {
   I32 = 26,
   I64 = 27,
   F64 = 28,
+  IQ4_NL = 20,
   BF16 = 30,
+  // orchard-internal types, never found in a GGUF file: MLX affine group quantization
+  // (w = scale * q + bias per group of 32/64/128, 4 or 8 bits) repacked at load time into one
+  // block per group: float scale, float bias, then the quants in MLX's bit order (element i of
+  // a group at bits [bits*i, bits*(i+1)) of the little-endian quant bytes).
+  MLX_Q4_G32 = 1000,
+  MLX_Q4_G64 = 1001,
+  MLX_Q4_G128 = 1002,
+  MLX_Q8_G32 = 1003,
+  MLX_Q8_G64 = 1004,
+  MLX_Q8_G128 = 1005,
 };
 
 struct DTypeInfo {
@@ -37,9 +49,17 @@ struct DTypeInfo {
   std::string_view name;  // lower-case as users type it: "f32", "q8_0", "q4_k"
   int64_t block_size;     // elements per block (1 for plain types)
   size_t type_size;       // bytes per block
+  bool gguf = true;       // may appear in a GGUF file (false for orchard-internal types)
 };
 
-// nullopt for ids orchard does not know (callers turn that into a clear file error).
+// Every known type has a dense index in [0, kDTypeCount): per-type tables (e.g. the matmul
+// kernels of one ISA) are arrays indexed by it.
+inline constexpr size_t kDTypeCount = 27;
+size_t dtype_index(DType t);
+std::span<const DTypeInfo> all_dtypes();  // in dtype_index order
+
+// nullopt for ids orchard does not know, or that are not GGUF types (callers turn that into a
+// clear file error).
 std::optional<DTypeInfo> dtype_info(uint32_t ggml_type_id);
 const DTypeInfo& dtype_info(DType t);
 std::string_view dtype_name(DType t);

@@ -32,6 +32,26 @@ struct BlockQ8_0 {
   int8_t qs[kQK];
 };
 
+struct BlockIQ4_NL {
+  uint16_t d;
+  uint8_t qs[kQK / 2];   // 4-bit indices into kIQ4NLValues, laid out as q4_0's nibbles
+};
+// The non-linear IQ4_NL code book (ggml's kvalues_iq4nl).
+inline constexpr int8_t kIQ4NLValues[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
+                                            1,    13,   25,  38,  53,  69,  89,  113};
+
+// Activation formats: the matmul kernels quantize activations once per call into the
+// format a weight type's dot product wants (QuantTraits::vec_dot_type).
+struct BlockQ8_1 {       // for q4_1 / q5_1: s = d * sum(qs) carries the weights' minimum term
+  uint16_t d, s;
+  int8_t qs[kQK];
+};
+struct BlockQ8_K {       // for the k-quants: one f32 scale per 256, and sums per 16
+  float d;
+  int8_t qs[kQK_K];
+  int16_t bsums[kQK_K / 16];
+};
+
 struct BlockQ2_K {
   uint8_t scales[kQK_K / 16];  // per 16 elements: scale in the low nibble, min in the high nibble
   uint8_t qs[kQK_K / 4];
@@ -65,5 +85,6 @@ static_assert(sizeof(BlockQ4_0) == 18 && sizeof(BlockQ4_1) == 20 && sizeof(Block
 static_assert(sizeof(BlockQ5_1) == 24 && sizeof(BlockQ8_0) == 34);
 static_assert(sizeof(BlockQ2_K) == 84 && sizeof(BlockQ3_K) == 110 && sizeof(BlockQ4_K) == 144);
 static_assert(sizeof(BlockQ5_K) == 176 && sizeof(BlockQ6_K) == 210);
+static_assert(sizeof(BlockIQ4_NL) == 18 && sizeof(BlockQ8_1) == 36 && sizeof(BlockQ8_K) == 292);
 
 }  // namespace orchard

@@ -10,6 +10,7 @@ void decode_q4_1(const void* src, float* dst, int64_t n);
 void decode_q5_0(const void* src, float* dst, int64_t n);
 void decode_q5_1(const void* src, float* dst, int64_t n);
 void decode_q8_0(const void* src, float* dst, int64_t n);
+void decode_iq4_nl(const void* src, float* dst, int64_t n);
 void decode_q2_k(const void* src, float* dst, int64_t n);
 void decode_q3_k(const void* src, float* dst, int64_t n);
 void decode_q4_k(const void* src, float* dst, int64_t n);
@@ -21,5 +22,22 @@ void encode_q4_1(const float* src, void* dst, int64_t n);
 void encode_q5_0(const float* src, void* dst, int64_t n);
 void encode_q5_1(const float* src, void* dst, int64_t n);
 void encode_q8_0(const float* src, void* dst, int64_t n);
+
+// Activation formats (activation_quants.cpp).
+void encode_q8_1(const float* src, void* dst, int64_t n);
+void decode_q8_1(const void* src, float* dst, int64_t n);
+void encode_q8_k(const float* src, void* dst, int64_t n);
+void decode_q8_k(const void* src, float* dst, int64_t n);
+
+// Reference dot products (dot_reference.cpp): weight row . activation row in vec_dot_type.
+float dot_f32(const void* w, const void* x, int64_t n);
+float dot_f16(const void* w, const void* x, int64_t n);
+float dot_bf16(const void* w, const void* x, int64_t n);
+float dot_q4_0(const void* w, const void* x, int64_t n);
+float dot_q4_1(const void* w, const void* x, int64_t n);
+float dot_q5_0(const void* w, const void* x, int64_t n);
+float dot_q5_1(const void* w, const void* x, int64_t n);
+float dot_q8_0(const void* w, const void* x, int64_t n);
+float dot_iq4_nl(const void* w, const void* x, int64_t n);
 
 }  // namespace orchard::codecs

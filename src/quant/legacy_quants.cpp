@@ -165,6 +165,17 @@ void encode_q5_1(const float* src, void* dst, int64_t n) {
   }
 }
 
+void decode_iq4_nl(const void* src, float* dst, int64_t n) {
+  const auto* b = static_cast<const BlockIQ4_NL*>(src);
+  for (int64_t i = 0; i < n / kQK; ++i, ++b, dst += kQK) {
+    const float d = f16_to_f32(b->d);
+    for (int j = 0; j < kQK / 2; ++j) {
+      dst[j] = d * static_cast<float>(kIQ4NLValues[b->qs[j] & 0x0f]);
+      dst[j + kQK / 2] = d * static_cast<float>(kIQ4NLValues[b->qs[j] >> 4]);
+    }
+  }
+}
+
 void decode_q8_0(const void* src, float* dst, int64_t n) {
   const auto* b = static_cast<const BlockQ8_0*>(src);
   for (int64_t i = 0; i < n / kQK; ++i, ++b, dst += kQK) {

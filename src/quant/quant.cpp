@@ -32,20 +32,25 @@ void encode_bf16(const float* src, void* dst, int64_t n) {
   for (int64_t i = 0; i < n; ++i) h[i] = f32_to_bf16(src[i]);
 }
 
+// K-quant rows use the q8_K activation format; the 32-element formats q8_0, or q8_1 where the
+// weights carry a minimum (its term needs the activation block's sum).
 constexpr std::array kTraits = {
-    QuantTraits{DType::F32, decode_f32, encode_f32},
-    QuantTraits{DType::F16, decode_f16, encode_f16},
-    QuantTraits{DType::BF16, decode_bf16, encode_bf16},
-    QuantTraits{DType::Q4_0, codecs::decode_q4_0, codecs::encode_q4_0},
-    QuantTraits{DType::Q4_1, codecs::decode_q4_1, codecs::encode_q4_1},
-    QuantTraits{DType::Q5_0, codecs::decode_q5_0, codecs::encode_q5_0},
-    QuantTraits{DType::Q5_1, codecs::decode_q5_1, codecs::encode_q5_1},
-    QuantTraits{DType::Q8_0, codecs::decode_q8_0, codecs::encode_q8_0},
-    QuantTraits{DType::Q2_K, codecs::decode_q2_k, nullptr},
-    QuantTraits{DType::Q3_K, codecs::decode_q3_k, nullptr},
-    QuantTraits{DType::Q4_K, codecs::decode_q4_k, nullptr},
-    QuantTraits{DType::Q5_K, codecs::decode_q5_k, nullptr},
-    QuantTraits{DType::Q6_K, codecs::decode_q6_k, nullptr},
+    QuantTraits{DType::F32, decode_f32, encode_f32, DType::F32, codecs::dot_f32},
+    QuantTraits{DType::F16, decode_f16, encode_f16, DType::F32, codecs::dot_f16},
+    QuantTraits{DType::BF16, decode_bf16, encode_bf16, DType::F32, codecs::dot_bf16},
+    QuantTraits{DType::Q4_0, codecs::decode_q4_0, codecs::encode_q4_0, DType::Q8_0, codecs::dot_q4_0},
+    QuantTraits{DType::Q4_1, codecs::decode_q4_1, codecs::encode_q4_1, DType::Q8_1, codecs::dot_q4_1},
+    QuantTraits{DType::Q5_0, codecs::decode_q5_0, codecs::encode_q5_0, DType::Q8_0, codecs::dot_q5_0},
+    QuantTraits{DType::Q5_1, codecs::decode_q5_1, codecs::encode_q5_1, DType::Q8_1, codecs::dot_q5_1},
+    QuantTraits{DType::Q8_0, codecs::decode_q8_0, codecs::encode_q8_0, DType::Q8_0, codecs::dot_q8_0},
+    QuantTraits{DType::Q8_1, codecs::decode_q8_1, codecs::encode_q8_1},
+    QuantTraits{DType::Q8_K, codecs::decode_q8_k, codecs::encode_q8_k},
+    QuantTraits{DType::IQ4_NL, codecs::decode_iq4_nl, nullptr, DType::Q8_0, codecs::dot_iq4_nl},
+    QuantTraits{DType::Q2_K, codecs::decode_q2_k, nullptr, DType::Q8_K},
+    QuantTraits{DType::Q3_K, codecs::decode_q3_k, nullptr, DType::Q8_K},
+    QuantTraits{DType::Q4_K, codecs::decode_q4_k, nullptr, DType::Q8_K},
+    QuantTraits{DType::Q5_K, codecs::decode_q5_k, nullptr, DType::Q8_K},
+    QuantTraits{DType::Q6_K, codecs::decode_q6_k, nullptr, DType::Q8_K},
 };
 
 void check_whole_blocks(DType t, int64_t n) {

@@ -79,6 +79,6 @@ std::unique_ptr<Backend> make_cpu_backend(int n_threads, Isa isa) {
 
 }  // namespace cpu
 
-std::unique_ptr<Backend> make_cpu_backend(int n_threads) { return cpu::make_cpu_backend(n_threads, cpu::best_isa()); }
+std::unique_ptr<Backend> make_cpu_backend(int n_threads) { return cpu::make_cpu_backend(n_threads, cpu::selected_isa()); }
 
 }  // namespace orchard

@@ -1,8 +1,10 @@
-// The matmul driver: picks the tile kernel for the weight's dtype, converts the activations
-// once, then walks output tiles. Threads take runs of weight rows from a shared counter (each
-// weight byte is read by one thread, and a thread that starts late or runs slow simply takes
-// fewer runs); every tile of kTileRows rows is applied to all tokens kTileTokens at a time
-// while those rows are still in cache, so prefill reuses each weight load across many tokens.
+// The matmul driver: looks up the weight type's activation format (QuantTraits::vec_dot_type)
+// and this ISA's tile kernel, quantizes the activations once, then either hands the whole
+// product to the ISA's batch kernel (prompt batches, e.g. AMX) or walks output tiles. Threads
+// take runs of weight rows from a shared counter (each weight byte is read by one thread, and a
+// thread that starts late or runs slow simply takes fewer runs); every tile of kTileRows rows
+// is applied to all tokens kTileTokens at a time while those rows are still in cache, so
+// prefill reuses each weight load across many tokens.
 #include "kernels/cpu/matmul.h"
 
 #include <algorithm>
@@ -20,23 +22,18 @@ namespace {
 struct WeightPath {
   MatmulTileFn tile = nullptr;
   DType activation = DType::F32;  // format the tile kernel wants x in
-  bool dequantize = false;        // decode weight rows to f32 first, then use tile (f32_f32)
+  bool dequantize = false;        // no kernel for this type: decode rows to f32, use the f32 tile
 };
 
 WeightPath path_for(const IsaKernels& k, DType t) {
-  switch (t) {
-    case DType::F32: return {k.f32_f32, DType::F32, false};
-    case DType::F16: return {k.f16_f32, DType::F32, false};
-    case DType::BF16: return {k.bf16_f32, DType::F32, false};
-    case DType::Q8_0: return {k.q8_0_q8_0, DType::Q8_0, false};
-    case DType::Q4_0: return {k.q4_0_q8_0, DType::Q8_0, false};
-    default: return {k.f32_f32, DType::F32, true};
-  }
+  if (MatmulTileFn tile = k.tile(t)) return {tile, quant_traits(t)->vec_dot_type, false};
+  return {k.tile(DType::F32), DType::F32, true};
 }
 
 void check_weight(const Tensor& w) {
   if (w.ndim() != 2) throw Error("matmul: weight must be 2-D, got " + shape_str(w.shape()));
-  if (!quant_traits(w.dtype()))
+  const QuantTraits* traits = quant_traits(w.dtype());
+  if (!traits || !traits->to_float)
     throw Error("matmul: weights of type " + std::string(dtype_name(w.dtype())) + " are not supported");
   // Tile kernels work on whole 32-element blocks, k-quants on 256-element super-blocks.
   const int64_t block = std::max<int64_t>(dtype_info(w.dtype()).block_size, kQK);
@@ -60,11 +57,18 @@ void matmul(const IsaKernels& kernels, ThreadPool& pool, MatmulScratch& scratch,
     act_stride = row_bytes(path.activation, k);
     scratch.activations.resize(act_stride * static_cast<size_t>(n));
     uint8_t* dst = scratch.activations.data();
+    const FromFloatFn fast = kernels.quantize_activations[dtype_index(path.activation)];
     pool.parallel_for(n, [&](int64_t begin, int64_t end, int) {
-      for (int64_t t = begin; t < end; ++t) quantize_row(path.activation, x + t * k, dst + t * act_stride, k);
+      for (int64_t t = begin; t < end; ++t) {
+        if (fast) fast(x + t * k, dst + t * act_stride, k);
+        else quantize_row(path.activation, x + t * k, dst + t * act_stride, k);
+      }
     });
     act = dst;
   }
+  if (!path.dequantize && kernels.batch_matmul && n >= kernels.batch_min_tokens &&
+      kernels.batch_matmul(pool, w, act, act_stride, y, n))
+    return;
   if (path.dequantize) {
     scratch.dequantized.resize(static_cast<size_t>(pool.size()));
     for (auto& buf : scratch.dequantized) buf.resize(static_cast<size_t>(kTileRows * k));
@@ -75,6 +79,7 @@ void matmul(const IsaKernels& kernels, ThreadPool& pool, MatmulScratch& scratch,
   auto run_row_tile = [&](int64_t row_tile, int thread) {
     const int64_t r0 = row_tile * kTileRows;
     MatmulTile tile{};
+    tile.w_type = path.dequantize ? DType::F32 : w.dtype();
     tile.rows = static_cast<int>(std::min<int64_t>(kTileRows, rows - r0));
     tile.k = k;
     tile.w = w.row(r0);

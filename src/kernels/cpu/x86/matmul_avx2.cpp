@@ -214,16 +214,15 @@ namespace orchard::cpu {
 
 const IsaKernels& avx2_kernels() {
   using namespace avx2;
-  static const IsaKernels table{Isa::Avx2,
-                                dispatch_tile<FloatTile<LoadF32>::Of>,
-                                dispatch_tile<FloatTile<LoadF16>::Of>,
-                                dispatch_tile<FloatTile<LoadBF16>::Of>,
-                                dispatch_tile<Q8Tile>,
-                                dispatch_tile<Q4Tile>,
-                                dot,
-                                axpy,
-                                silu_mul_loop,
-                                exp_sum_loop};
+  static const IsaKernels table = [] {
+    IsaKernels k{.isa = Isa::Avx2, .dot = dot, .axpy = axpy, .silu_mul = silu_mul_loop, .exp_sum = exp_sum_loop};
+    k.set_tile(DType::F32, dispatch_tile<FloatTile<LoadF32>::Of>);
+    k.set_tile(DType::F16, dispatch_tile<FloatTile<LoadF16>::Of>);
+    k.set_tile(DType::BF16, dispatch_tile<FloatTile<LoadBF16>::Of>);
+    k.set_tile(DType::Q8_0, dispatch_tile<Q8Tile>);
+    k.set_tile(DType::Q4_0, dispatch_tile<Q4Tile>);
+    return k;
+  }();
   return table;
 }
 

@@ -186,16 +186,15 @@ namespace orchard::cpu {
 
 const IsaKernels& avx512_kernels() {
   using namespace avx512;
-  static const IsaKernels table{Isa::Avx512,
-                                dispatch_tile<FloatTile<LoadF32>::Of>,
-                                dispatch_tile<FloatTile<LoadF16>::Of>,
-                                dispatch_tile<FloatTile<LoadBF16>::Of>,
-                                dispatch_tile<QuantTile<BlockQ8_0>::Of>,
-                                dispatch_tile<QuantTile<BlockQ4_0>::Of>,
-                                dot,
-                                axpy,
-                                silu_mul_loop,
-                                exp_sum_loop};
+  static const IsaKernels table = [] {
+    IsaKernels k{.isa = Isa::Avx512, .dot = dot, .axpy = axpy, .silu_mul = silu_mul_loop, .exp_sum = exp_sum_loop};
+    k.set_tile(DType::F32, dispatch_tile<FloatTile<LoadF32>::Of>);
+    k.set_tile(DType::F16, dispatch_tile<FloatTile<LoadF16>::Of>);
+    k.set_tile(DType::BF16, dispatch_tile<FloatTile<LoadBF16>::Of>);
+    k.set_tile(DType::Q8_0, dispatch_tile<QuantTile<BlockQ8_0>::Of>);
+    k.set_tile(DType::Q4_0, dispatch_tile<QuantTile<BlockQ4_0>::Of>);
+    return k;
+  }();
   return table;
 }
 
