@@ -10,7 +10,8 @@ DEBIAN_PACKAGES=(
   nlohmann-json3-dev libpcre2-dev libutf8proc-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev lld-14
-  python3 python3-numpy python3-torch python3-jinja2 libopenblas0-pthread
+  python3 python3-numpy python3-torch python3-jinja2 python3-matplotlib libopenblas0-pthread
+  g++-aarch64-linux-gnu qemu-user
   $(command -v npm >/dev/null || echo nodejs npm)
 )
 

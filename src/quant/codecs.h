@@ -2,6 +2,9 @@
 // Per-format reference codecs behind the trait table in quant.cpp (internal to src/quant).
 // n is a multiple of the format's block size.
 #include <cstdint>
+#include <span>
+
+#include "quant/quant.h"
 
 namespace orchard::codecs {
 
@@ -22,6 +25,9 @@ void encode_q4_1(const float* src, void* dst, int64_t n);
 void encode_q5_0(const float* src, void* dst, int64_t n);
 void encode_q5_1(const float* src, void* dst, int64_t n);
 void encode_q8_0(const float* src, void* dst, int64_t n);
+
+// MLX affine group quantization (mlx_affine.cpp): its own trait entries, one per bits x group.
+std::span<const QuantTraits> mlx_affine_traits();
 
 // Activation formats (activation_quants.cpp).
 void encode_q8_1(const float* src, void* dst, int64_t n);

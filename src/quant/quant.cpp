@@ -65,6 +65,8 @@ void check_whole_blocks(DType t, int64_t n) {
 const QuantTraits* quant_traits(DType t) {
   for (const auto& traits : kTraits)
     if (traits.type == t) return &traits;
+  for (const auto& traits : codecs::mlx_affine_traits())
+    if (traits.type == t) return &traits;
   return nullptr;
 }
 
