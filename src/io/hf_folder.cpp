@@ -6,6 +6,7 @@
 #include "io/hf_config.h"
 #include "io/hf_tensor_names.h"
 #include "io/json_file.h"
+#include "io/mlx_checkpoint.h"
 #include "io/mmap.h"
 #include "io/quantize_weights.h"
 #include "io/safetensors.h"
@@ -130,6 +131,16 @@ void add_chat_templates(const fs::path& dir, const std::optional<json>& tokenize
   }
 }
 
+// MLX-quantized folders: each module's weight / scales / biases become one block tensor.
+void repack_mlx(Weights& w, const MlxQuantization& q, const std::string& where) {
+  std::map<std::string, Tensor> tensors;
+  for (const auto& [name, entry] : w.tensors) tensors[name] = entry.tensor;
+  repack_mlx_weights(tensors, q, where);
+  std::map<std::string, HfTensor> repacked;
+  for (auto& [name, t] : tensors) repacked[name] = {std::move(t), w.tensors.at(name).file};
+  w.tensors = std::move(repacked);
+}
+
 }  // namespace
 
 ModelSource open_hf_folder(const std::string& dir_name, const LoadOptions& options) {
@@ -137,13 +148,15 @@ ModelSource open_hf_folder(const std::string& dir_name, const LoadOptions& optio
   const fs::path config_path = dir / "config.json";
   if (!fs::exists(config_path))
     throw file_error(dir_name, "no config.json: not a Hugging Face model folder (or pass a .gguf file)");
-  HfModelConfig config = translate_hf_config(read_json_file(config_path.string()), config_path.string());
+  const json config_json = read_json_file(config_path.string());
+  HfModelConfig config = translate_hf_config(config_json, config_path.string());
 
   ModelSource src;
   src.path = dir_name;
   src.format = ModelFormat::HuggingFace;
   src.architecture = config.architecture;
   Weights weights = load_weights(dir);
+  if (auto mlx = read_mlx_quantization(config_json, config_path.string())) repack_mlx(weights, *mlx, dir_name);
   src.file_bytes = weights.file_bytes;
   src.tensors = rename_tensors(weights, config, config_path.string());
   if (options.quantize) quantize_weights(src.tensors, *options.quantize);

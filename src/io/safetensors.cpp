@@ -23,6 +23,8 @@ struct SafetensorsDType {
 constexpr SafetensorsDType kDTypes[] = {
     {"F32", DType::F32}, {"F16", DType::F16}, {"BF16", DType::BF16}, {"F64", DType::F64},
     {"I64", DType::I64}, {"I32", DType::I32}, {"I16", DType::I16},   {"I8", DType::I8},
+    // MLX's packed quant words; orchard has no unsigned dtype and only moves their bytes.
+    {"U32", DType::I32},
 };
 // The reference implementation refuses larger headers too; it bounds what a hostile size can make us parse.
 constexpr uint64_t kMaxHeaderBytes = 100u << 20;
@@ -63,7 +65,7 @@ Tensor parse_entry(const std::string& key, const json& v, const uint8_t* data, u
   auto dtype = dtype_from_safetensors(dtype_json.get_ref<const std::string&>());
   if (!dtype)
     throw file_error(file, where + ": unsupported dtype " + dtype_json.dump() +
-                               " (orchard reads F32, F16, BF16, F64, I64, I32, I16, I8)");
+                               " (orchard reads F32, F16, BF16, F64, I64, I32, U32, I16, I8)");
 
   const json& shape_json = field("shape");
   if (!shape_json.is_array() || shape_json.size() > 8)
