@@ -1,16 +1,19 @@
 // A test model as a Hugging Face folder: config.json + model.safetensors (+ tokenizer files).
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
 #include "io/atomic_file.h"
 #include "io/safetensors.h"
+#include "quant/quant.h"
 #include "models/testmodel.h"
 
 namespace orchard {
@@ -113,23 +116,70 @@ void copy_file(const std::string& from, const std::string& to) {
   write_text_file(to, bytes.str());
 }
 
+bool is_mlx_type(DType t) { return !dtype_info(t).gguf && is_quantized(t); }
+int mlx_bits(DType t) { return static_cast<int>((dtype_info(t).type_size - 2 * sizeof(float)) * 8 / dtype_info(t).block_size); }
+
+// As mlx_lm.convert -q of an f16 model: every matrix whose rows are whole groups (linears and
+// the embedding) becomes X.weight (uint32 words of quants), X.scales and X.biases in f16;
+// the quants are computed from the f16 weights with float scales, then the scales rounded to
+// f16, as mlx's affine_quantize does. Other tensors stay f16.
+void add_mlx_quantized(std::map<std::string, Tensor>& tensors, const std::string& name, const Tensor& w, DType type) {
+  const int64_t group = dtype_info(type).block_size;
+  if (w.ndim() != 2 || w.cols() % group != 0) {
+    tensors[name] = w;
+    return;
+  }
+  const std::string module = name.substr(0, name.size() - std::string_view(".weight").size());
+  const int64_t rows = w.rows(), cols = w.cols(), groups = cols / group;
+  const size_t block_bytes = dtype_info(type).type_size, quant_bytes = block_bytes - 2 * sizeof(float);
+  Tensor words = Tensor::zeros(DType::I32, {rows, cols * mlx_bits(type) / 32});
+  Tensor scales = Tensor::zeros(DType::F16, {rows, groups});
+  Tensor biases = Tensor::zeros(DType::F16, {rows, groups});
+  std::vector<float> row(static_cast<size_t>(cols));
+  std::vector<uint8_t> blocks(row_bytes(type, cols));
+  for (int64_t r = 0; r < rows; ++r) {
+    dequantize_row(w.dtype(), w.row(r), row.data(), cols);
+    quantize_row(type, row.data(), blocks.data(), cols);
+    for (int64_t k = 0; k < groups; ++k) {
+      const uint8_t* block = blocks.data() + k * block_bytes;
+      float scale, bias;
+      std::memcpy(&scale, block, sizeof(float));
+      std::memcpy(&bias, block + sizeof(float), sizeof(float));
+      scales.as<uint16_t>()[r * groups + k] = f32_to_f16(scale);
+      biases.as<uint16_t>()[r * groups + k] = f32_to_f16(bias);
+      std::memcpy(words.as<uint8_t>() + r * words.row_bytes() + k * quant_bytes, block + 2 * sizeof(float), quant_bytes);
+    }
+  }
+  tensors[module + ".weight"] = std::move(words);
+  tensors[module + ".scales"] = std::move(scales);
+  tensors[module + ".biases"] = std::move(biases);
+}
+
 }  // namespace
 
 void write_test_hf(const TestModelSpec& spec, const TestVocab& vocab, DType dtype, uint64_t seed,
                    const std::string& dir) {
   const ModelConfig c = resolve_test_config(spec, vocab);
-  torch_dtype(dtype);  // rejects quantized types before any work
+  const bool mlx = is_mlx_type(dtype);
+  const DType float_dtype = mlx ? DType::F16 : dtype;
+  torch_dtype(float_dtype);  // rejects other quantized types before any work
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) throw file_error(dir, "cannot create folder: " + ec.message());
 
   // Everything in the layout HF uses: one dtype for all tensors, Q/K rows unpermuted.
   std::map<std::string, Tensor> tensors;
-  for (const TensorSpec& t : decoder_tensors(c)) tensors[hf_tensor_name(t.name)] = test_weight(t, dtype, seed);
+  for (const TensorSpec& t : decoder_tensors(c)) {
+    Tensor w = test_weight(t, float_dtype, seed);
+    if (mlx) add_mlx_quantized(tensors, hf_tensor_name(t.name), w, dtype);
+    else tensors[hf_tensor_name(t.name)] = std::move(w);
+  }
   const std::string base = dir + "/";
   write_safetensors(base + "model.safetensors", tensors, {{"format", "pt"}});
 
-  write_text_file(base + "config.json", config_json(c, vocab.tokenizer, dtype).dump(2) + "\n");
+  json config = config_json(c, vocab.tokenizer, float_dtype);
+  if (mlx) config["quantization"] = {{"group_size", dtype_info(dtype).block_size}, {"bits", mlx_bits(dtype)}};
+  write_text_file(base + "config.json", config.dump(2) + "\n");
   json generation = {{"do_sample", false}};
   if (auto bos = vocab.tokenizer.get_int("tokenizer.ggml.bos_token_id")) generation["bos_token_id"] = *bos;
   if (auto eos = vocab.tokenizer.get_int("tokenizer.ggml.eos_token_id")) generation["eos_token_id"] = *eos;
