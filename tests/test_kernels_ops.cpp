@@ -1,6 +1,7 @@
 // The non-matmul CPU ops against direct formulas written in double precision.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <string>
@@ -205,7 +206,11 @@ TEST_P(Ops, SiluMulOnPrefillSizedBatch) {  // takes the threaded path
 }
 
 INSTANTIATE_TEST_SUITE_P(Isas, Ops, ::testing::ValuesIn(cpu::supported_isas()),
-                         [](const auto& info) { return std::string(cpu::isa_name(info.param)); });
+                         [](const auto& info) {
+                           std::string name(cpu::isa_name(info.param));
+                           std::replace(name.begin(), name.end(), '-', '_');  // gtest names: [A-Za-z0-9_]
+                           return name;
+                         });
 
 }  // namespace
 }  // namespace orchard

@@ -1,0 +1,133 @@
+// NEON kernels with the dot product extension (ARMv8.2-A: every Apple M core, Graviton 2+).
+// Float weights use 4-wide FMA (f16 converted with vcvt); q8_0 / q4_0 weights against q8_0
+// activations use vdotq_s32 (16 signed byte products summed in groups of four into int32).
+#include <arm_neon.h>
+
+#include "kernels/cpu/arm/neon_blocks.h"
+#include "kernels/cpu/kernels.h"
+#include "kernels/cpu/vector_math.h"
+#include "kernels/cpu/x86/tile_dispatch.h"
+
+// Its own namespace: code built with these flags must never share a symbol with another ISA's.
+namespace orchard::cpu::neon {
+namespace {
+
+using arm::load_quants;
+using arm::Quants;
+using arm::scale;
+
+const float* act_row(const MatmulTile& t, int j) {
+  return reinterpret_cast<const float*>(static_cast<const uint8_t*>(t.x) + j * t.x_stride);
+}
+
+// ---- f32 / f16 weights, f32 activations ----
+
+struct LoadF32 {
+  static float32x4_t load(const uint8_t* row, int64_t i) { return vld1q_f32(reinterpret_cast<const float*>(row) + i); }
+  static float at(const uint8_t* row, int64_t i) { return reinterpret_cast<const float*>(row)[i]; }
+};
+struct LoadF16 {
+  static float32x4_t load(const uint8_t* row, int64_t i) {
+    return vcvt_f32_f16(vld1_f16(reinterpret_cast<const float16_t*>(row) + i));
+  }
+  static float at(const uint8_t* row, int64_t i) { return static_cast<float>(reinterpret_cast<const __fp16*>(row)[i]); }
+};
+
+template <class Load>
+struct FloatTile {
+  template <int R, int T>
+  struct Of {
+    static void run(const MatmulTile& t) {
+      float32x4_t acc[R][T];
+      for (auto& row : acc)
+        for (auto& a : row) a = vdupq_n_f32(0.0f);
+      int64_t i = 0;
+      for (; i + 4 <= t.k; i += 4) {
+        float32x4_t x[T];
+        for (int j = 0; j < T; ++j) x[j] = vld1q_f32(act_row(t, j) + i);
+        for (int r = 0; r < R; ++r) {
+          const float32x4_t w = Load::load(t.w + r * t.w_stride, i);
+          for (int j = 0; j < T; ++j) acc[r][j] = vfmaq_f32(acc[r][j], w, x[j]);
+        }
+      }
+      for (int r = 0; r < R; ++r)
+        for (int j = 0; j < T; ++j) {
+          float sum = vaddvq_f32(acc[r][j]);
+          for (int64_t e = i; e < t.k; ++e) sum += Load::at(t.w + r * t.w_stride, e) * act_row(t, j)[e];
+          t.y[j * t.y_stride + r] = sum;
+        }
+    }
+  };
+};
+
+// ---- q8_0 / q4_0 weights, q8_0 activations ----
+
+template <class Block>
+struct QuantTile {
+  template <int R, int T>
+  struct Of {
+    static void run(const MatmulTile& t) {
+      float32x4_t acc[R][T];
+      for (auto& row : acc)
+        for (auto& a : row) a = vdupq_n_f32(0.0f);
+      const int64_t blocks = t.k / kQK;
+      for (int64_t b = 0; b < blocks; ++b) {
+        Quants x[T];
+        float dx[T];
+        for (int j = 0; j < T; ++j) {
+          const BlockQ8_0& xb = reinterpret_cast<const BlockQ8_0*>(static_cast<const uint8_t*>(t.x) + j * t.x_stride)[b];
+          x[j] = load_quants(xb);
+          dx[j] = scale(xb.d);
+        }
+        for (int r = 0; r < R; ++r) {
+          const Block& wb = reinterpret_cast<const Block*>(t.w + r * t.w_stride)[b];
+          const Quants w = load_quants(wb);
+          const float dw = scale(wb.d);
+          for (int j = 0; j < T; ++j) {
+            const int32x4_t dot = vdotq_s32(vdotq_s32(vdupq_n_s32(0), w.lo, x[j].lo), w.hi, x[j].hi);
+            acc[r][j] = vfmaq_n_f32(acc[r][j], vcvtq_f32_s32(dot), dw * dx[j]);
+          }
+        }
+      }
+      for (int r = 0; r < R; ++r)
+        for (int j = 0; j < T; ++j) t.y[j * t.y_stride + r] = vaddvq_f32(acc[r][j]);
+    }
+  };
+};
+
+// ---- vector helpers for attention ----
+
+float dot(const float* a, const float* b, int64_t n) {
+  float32x4_t acc = vdupq_n_f32(0.0f);
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4) acc = vfmaq_f32(acc, vld1q_f32(a + i), vld1q_f32(b + i));
+  float sum = vaddvq_f32(acc);
+  for (; i < n; ++i) sum += a[i] * b[i];
+  return sum;
+}
+
+void axpy(float a, const float* x, float* y, int64_t n) {
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4) vst1q_f32(y + i, vfmaq_n_f32(vld1q_f32(y + i), vld1q_f32(x + i), a));
+  for (; i < n; ++i) y[i] += a * x[i];
+}
+
+}  // namespace
+}  // namespace orchard::cpu::neon
+
+namespace orchard::cpu {
+
+const IsaKernels& neon_kernels() {
+  using namespace neon;
+  static const IsaKernels table = [] {
+    IsaKernels k{.isa = Isa::Neon, .dot = dot, .axpy = axpy, .silu_mul = silu_mul_loop, .exp_sum = exp_sum_loop};
+    k.set_tile(DType::F32, dispatch_tile<FloatTile<LoadF32>::Of>);
+    k.set_tile(DType::F16, dispatch_tile<FloatTile<LoadF16>::Of>);
+    k.set_tile(DType::Q8_0, dispatch_tile<QuantTile<BlockQ8_0>::Of>);
+    k.set_tile(DType::Q4_0, dispatch_tile<QuantTile<BlockQ4_0>::Of>);
+    return k;
+  }();
+  return table;
+}
+
+}  // namespace orchard::cpu
