@@ -81,16 +81,15 @@ TEST_P(Ops, RopeRotatesPairsOfEachLayout) {
   }
 }
 
-// Tokens of two sequences in one batch (prefill of one, decode of the other), GQA 6 query
-// heads over 2 KV heads, checked against softmax(q.k * scale) . v computed in double.
-TEST_P(Ops, AttentionMatchesNaiveSoftmax) {
+// Attention over tokens of two sequences in one batch, checked against
+// softmax(q.k * scale) . v computed in double.
+void expect_attention_matches_naive(Backend& backend, int64_t n_heads, int64_t n_kv, int64_t head_dim,
+                                    const std::vector<int32_t>& positions, const std::vector<int>& seq) {
   std::mt19937 rng(3);
-  const int64_t n_heads = 6, n_kv = 2, head_dim = 40, n_ctx = 50;
+  const int64_t n_ctx = *std::max_element(positions.begin(), positions.end()) + 1;
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
   const auto k0 = random_vector(n_ctx * n_kv * head_dim, rng, 2.0f), v0 = random_vector(k0.size(), rng);
   const auto k1 = random_vector(k0.size(), rng, 2.0f), v1 = random_vector(k0.size(), rng);
-  const std::vector<int32_t> positions = {0, 1, 2, 3, 41, 17};
-  const std::vector<int> seq = {0, 0, 0, 0, 1, 0};
   std::vector<const float*> kc, vc;
   for (int s : seq) {
     kc.push_back(s ? k1.data() : k0.data());
@@ -100,7 +99,7 @@ TEST_P(Ops, AttentionMatchesNaiveSoftmax) {
   const auto q = random_vector(n * n_heads * head_dim, rng, 2.0f);
   std::vector<float> out(q.size());
   const AttentionBatch batch{n, positions.data(), kc.data(), vc.data()};
-  backend()->attention(q.data(), batch, n_heads, n_kv, head_dim, scale, out.data());
+  backend.attention(q.data(), batch, n_heads, n_kv, head_dim, scale, out.data());
   for (int64_t t = 0; t < n; ++t) {
     for (int64_t h = 0; h < n_heads; ++h) {
       const int64_t kvh = h / (n_heads / n_kv);
@@ -121,6 +120,21 @@ TEST_P(Ops, AttentionMatchesNaiveSoftmax) {
       }
     }
   }
+}
+
+// Prefill of one sequence and decode of the other, GQA 6 query heads over 2 KV heads.
+TEST_P(Ops, AttentionMatchesNaiveSoftmax) {
+  expect_attention_matches_naive(*backend(), 6, 2, 40, {0, 1, 2, 3, 41, 17}, {0, 0, 0, 0, 1, 0});
+}
+
+// Key counts just below, at and past multiples of the key block (64), so the online-softmax
+// rescale across blocks and the block tails are exercised; GQA groups 1, 4 and 8.
+TEST_P(Ops, AttentionAcrossKeyBlocks) {
+  const std::vector<int32_t> positions = {62, 63, 64, 127, 128, 200, 5};
+  const std::vector<int> seq = {0, 0, 0, 1, 0, 1, 1};
+  expect_attention_matches_naive(*backend(), 4, 4, 64, positions, seq);
+  expect_attention_matches_naive(*backend(), 8, 2, 128, positions, seq);
+  expect_attention_matches_naive(*backend(), 8, 1, 64, positions, seq);
 }
 
 TEST_P(Ops, AttentionSoftmaxIsStableForLargeScores) {

@@ -18,7 +18,7 @@ void rope(ThreadPool& pool, float* x, int64_t n_tokens, int64_t n_heads, int64_t
 void add(float* y, const float* x, int64_t n);
 void add_bias(float* y, const float* bias, int64_t rows, int64_t cols);
 
-// Per-thread score buffers for attention (one backend's; not re-entrant).
+// Per-thread score blocks and running softmax state for attention (one backend's; not re-entrant).
 struct AttentionScratch {
   std::vector<std::vector<float>> scores;
 };
