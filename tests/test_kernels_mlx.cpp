@@ -67,6 +67,13 @@ void check_tiles(const cpu::IsaKernels& k) {
   }
 }
 
+TEST(KernelsMlx, Avx2TilesMatchTheReferenceDot) {
+  if (!cpu::isa_supported(Isa::Avx2)) GTEST_SKIP() << "no AVX2 on this CPU";
+  cpu::IsaKernels k{.isa = Isa::Avx2};
+  cpu::add_mlx_affine_tiles_avx2(k);
+  check_tiles(k);
+}
+
 TEST(KernelsMlx, Avx512TilesMatchTheReferenceDot) {
   if (!cpu::isa_supported(Isa::Avx512)) GTEST_SKIP() << "no AVX-512 on this CPU";
   cpu::IsaKernels k{.isa = Isa::Avx512};

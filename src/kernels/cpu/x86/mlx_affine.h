@@ -5,6 +5,7 @@
 
 namespace orchard::cpu {
 
+void add_mlx_affine_tiles_avx2(IsaKernels& k);
 void add_mlx_affine_tiles_avx512(IsaKernels& k);
 
 }  // namespace orchard::cpu
