@@ -10,7 +10,7 @@
 #include "kernels/cpu/isa.h"
 #include "kernels/cpu/kernels.h"
 #if defined(__x86_64__)
-#include "kernels/cpu/x86/mlx_affine.h"
+#include "kernels/cpu/x86/tile_sets.h"
 #endif
 #include "quant/quant.h"
 

@@ -5,16 +5,16 @@
 #include <csignal>
 #include <cstdio>
 #include <limits>
-#include <thread>
 
 #include "core/error.h"
+#include "core/threadpool.h"
 #include "models/model.h"
 
 namespace orchard::cli {
 
 void add_model_flags(CLI::App& cmd, ModelFlags& flags) {
   cmd.add_option("-m,--model", flags.model, "GGUF file or Hugging Face folder")->required();
-  cmd.add_option("-t,--threads", flags.threads, "CPU threads (default: all)")->check(CLI::NonNegativeNumber);
+  cmd.add_option("-t,--threads", flags.threads, "CPU threads (default: the physical cores this process may run on)")->check(CLI::NonNegativeNumber);
   cmd.add_option("--quantize", flags.quantize, "quantize the weights on load (for f32/f16/bf16 HF folders)")
       ->check(CLI::IsMember({"q8_0", "q4_0"}));
   cmd.add_option("-c,--ctx-size", flags.ctx_size, "context size in tokens (default: the model's, at most 4096)")
@@ -26,7 +26,7 @@ void add_model_flags(CLI::App& cmd, ModelFlags& flags) {
 
 LoadedModel load_model_from_flags(const ModelFlags& flags, bool need_tokenizer) {
   ModelLoadSettings settings;
-  settings.threads = flags.threads > 0 ? flags.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  settings.threads = flags.threads > 0 ? flags.threads : default_thread_count();
   if (!flags.quantize.empty()) settings.quantize = dtype_from_name(flags.quantize);
   settings.need_tokenizer = need_tokenizer;
   return load_for_generation(flags.model, settings);

@@ -7,6 +7,7 @@
 #include "kernels/cpu/kernels.h"
 #include "kernels/cpu/vector_math.h"
 #include "kernels/cpu/x86/tile_dispatch.h"
+#include "kernels/cpu/x86/tile_sets.h"
 #include "quant/blocks.h"
 
 // Everything here lives in its own namespace: code built with avx2 flags must never share a
@@ -221,6 +222,7 @@ const IsaKernels& avx2_kernels() {
     k.set_tile(DType::BF16, dispatch_tile<FloatTile<LoadBF16>::Of>);
     k.set_tile(DType::Q8_0, dispatch_tile<Q8Tile>);
     k.set_tile(DType::Q4_0, dispatch_tile<Q4Tile>);
+    add_mlx_affine_tiles_avx2(k);
     return k;
   }();
   return table;

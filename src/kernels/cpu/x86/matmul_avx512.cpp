@@ -11,6 +11,7 @@
 #include "kernels/cpu/kernels.h"
 #include "kernels/cpu/vector_math.h"
 #include "kernels/cpu/x86/tile_dispatch.h"
+#include "kernels/cpu/x86/tile_sets.h"
 #include "quant/blocks.h"
 
 // Everything here lives in its own namespace: code built with avx512 flags must never share a
@@ -193,6 +194,7 @@ const IsaKernels& avx512_kernels() {
     k.set_tile(DType::BF16, dispatch_tile<FloatTile<LoadBF16>::Of>);
     k.set_tile(DType::Q8_0, dispatch_tile<QuantTile<BlockQ8_0>::Of>);
     k.set_tile(DType::Q4_0, dispatch_tile<QuantTile<BlockQ4_0>::Of>);
+    add_mlx_affine_tiles_avx512(k);
     return k;
   }();
   return table;

@@ -1,91 +1,35 @@
-// AVX-512 VNNI tiles for MLX affine weights: per 32-element q8_0 block of the activations,
-// d_x * (scale * sum q_w q_x + bias * sum q_x), as the reference dot (quant/mlx_affine.cpp).
-// MLX quants are unsigned (0..15 or 0..255), exactly what vpdpbusd's unsigned operand wants,
-// so no offset trick is needed; sum q_x comes from one more vpdpbusd against ones and is
-// shared by every weight row of the tile.
+// AVX-512 VNNI tiles for MLX affine weights (the kernel is mlx_affine_tile.h). MLX quants are
+// unsigned (0..15 or 0..255), exactly what vpdpbusd's unsigned operand wants, so no offset
+// trick is needed; sum q_x is one more vpdpbusd against ones.
 #include <immintrin.h>
 
+// GCC 12's AVX-512 intrinsics start from an undefined vector and warn about it wherever they
+// are inlined: a false positive.
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
-#include <cstring>
-
-#include "kernels/cpu/x86/mlx_affine.h"
+#include "kernels/cpu/x86/tile_sets.h"
+#include "kernels/cpu/x86/mlx_affine_tile.h"
 #include "kernels/cpu/x86/tile_dispatch.h"
-#include "quant/blocks.h"
 
 // Own namespace: see tile_dispatch.h on why ISA files must not share symbol names.
 namespace orchard::cpu::mlx_avx512 {
 namespace {
 
-inline float load_f32(const uint8_t* p) {
-  float f;
-  std::memcpy(&f, p, sizeof f);
-  return f;
-}
-
-// 32 quants of one group starting at element `first`, one byte each in element order.
-template <int Bits>
-inline __m256i quants32(const uint8_t* qs, int first) {
-  if constexpr (Bits == 8) {
-    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + first));
-  } else {
-    // Byte i holds element 2i (low nibble) and 2i+1 (high): interleave them back into order.
-    const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs + first / 2));
-    const __m128i mask = _mm_set1_epi8(0x0f);
-    const __m128i lo = _mm_and_si128(packed, mask);
-    const __m128i hi = _mm_and_si128(_mm_srli_epi16(packed, 4), mask);
-    return _mm256_set_m128i(_mm_unpackhi_epi8(lo, hi), _mm_unpacklo_epi8(lo, hi));
+struct IntDot {
+  static __m256i block_sum(__m256i x) { return _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(1), x); }
+  template <int Bits>
+  static __m256i prepare(__m256i w) {
+    return w;
   }
-}
-
-template <int Bits, int Group>
-struct MlxTile {
-  static constexpr size_t kBlockBytes = 8 + Group * Bits / 8;
-  static constexpr int kBlocksPerGroup = Group / kQK;
-
-  template <int R, int T>
-  struct Of {
-    static void run(const MatmulTile& t) {
-      __m256 acc[R][T];
-      for (auto& row : acc)
-        for (auto& a : row) a = _mm256_setzero_ps();
-      const BlockQ8_0* x[T];
-      for (int j = 0; j < T; ++j)
-        x[j] = reinterpret_cast<const BlockQ8_0*>(static_cast<const uint8_t*>(t.x) + j * t.x_stride);
-      const __m256i ones = _mm256_set1_epi8(1);
-      const int64_t blocks = t.k / kQK;
-      for (int64_t b = 0; b < blocks; ++b) {
-        const int64_t group = b / kBlocksPerGroup;
-        const int first = static_cast<int>(b % kBlocksPerGroup) * kQK;
-        __m256i xv[T];
-        __m256 dx[T], xsum[T];
-        for (int j = 0; j < T; ++j) {
-          xv[j] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[j][b].qs));
-          dx[j] = _mm256_set1_ps(_cvtsh_ss(x[j][b].d));
-          xsum[j] = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_dpbusd_epi32(_mm256_setzero_si256(), ones, xv[j])), dx[j]);
-        }
-        for (int r = 0; r < R; ++r) {
-          const uint8_t* block = t.w + r * t.w_stride + group * kBlockBytes;
-          _mm_prefetch(reinterpret_cast<const char*>(block) + 1024, _MM_HINT_T0);
-          const __m256 scale = _mm256_set1_ps(load_f32(block));
-          const __m256 bias = _mm256_set1_ps(load_f32(block + 4));
-          const __m256i wv = quants32<Bits>(block + 8, first);
-          for (int j = 0; j < T; ++j) {
-            const __m256 q = _mm256_cvtepi32_ps(_mm256_dpbusd_epi32(_mm256_setzero_si256(), wv, xv[j]));
-            acc[r][j] = _mm256_fmadd_ps(_mm256_mul_ps(q, dx[j]), scale, acc[r][j]);
-            acc[r][j] = _mm256_fmadd_ps(xsum[j], bias, acc[r][j]);
-          }
-        }
-      }
-      for (int r = 0; r < R; ++r)
-        for (int j = 0; j < T; ++j) {
-          const __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc[r][j]), _mm256_extractf128_ps(acc[r][j], 1));
-          const __m128 s2 = _mm_add_ps(s, _mm_movehl_ps(s, s));
-          t.y[j * t.y_stride + r] = _mm_cvtss_f32(_mm_add_ss(s2, _mm_movehdup_ps(s2)));
-        }
-    }
-  };
+  template <int Bits>
+  static __m256i dot(__m256i w, __m256i x) {
+    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), w, x);
+  }
+  template <int Bits>
+  static float bias_offset(float) {
+    return 0.0f;
+  }
 };
 
 }  // namespace
@@ -94,13 +38,13 @@ struct MlxTile {
 namespace orchard::cpu {
 
 void add_mlx_affine_tiles_avx512(IsaKernels& k) {
-  using namespace mlx_avx512;
-  k.set_tile(DType::MLX_Q4_G32, dispatch_tile<MlxTile<4, 32>::Of>);
-  k.set_tile(DType::MLX_Q4_G64, dispatch_tile<MlxTile<4, 64>::Of>);
-  k.set_tile(DType::MLX_Q4_G128, dispatch_tile<MlxTile<4, 128>::Of>);
-  k.set_tile(DType::MLX_Q8_G32, dispatch_tile<MlxTile<8, 32>::Of>);
-  k.set_tile(DType::MLX_Q8_G64, dispatch_tile<MlxTile<8, 64>::Of>);
-  k.set_tile(DType::MLX_Q8_G128, dispatch_tile<MlxTile<8, 128>::Of>);
+  using mlx_avx512::IntDot;
+  k.set_tile(DType::MLX_Q4_G32, dispatch_tile<MlxAffineTile<IntDot, 4, 32>::Of>);
+  k.set_tile(DType::MLX_Q4_G64, dispatch_tile<MlxAffineTile<IntDot, 4, 64>::Of>);
+  k.set_tile(DType::MLX_Q4_G128, dispatch_tile<MlxAffineTile<IntDot, 4, 128>::Of>);
+  k.set_tile(DType::MLX_Q8_G32, dispatch_tile<MlxAffineTile<IntDot, 8, 32>::Of>);
+  k.set_tile(DType::MLX_Q8_G64, dispatch_tile<MlxAffineTile<IntDot, 8, 64>::Of>);
+  k.set_tile(DType::MLX_Q8_G128, dispatch_tile<MlxAffineTile<IntDot, 8, 128>::Of>);
 }
 
 }  // namespace orchard::cpu

@@ -1,0 +1,12 @@
+#pragma once
+// Tile sets beyond the core f32/f16/bf16/q8_0/q4_0 ones, one family per file
+// (<family>_<isa>.cpp); each add_* registers its tiles into that ISA's table.
+#include "kernels/cpu/kernels.h"
+
+namespace orchard::cpu {
+
+// MLX affine weights (MLX_Q*_G*) against q8_0 activations.
+void add_mlx_affine_tiles_avx2(IsaKernels& k);
+void add_mlx_affine_tiles_avx512(IsaKernels& k);
+
+}  // namespace orchard::cpu
