@@ -9,4 +9,8 @@ namespace orchard::cpu {
 void add_mlx_affine_tiles_avx2(IsaKernels& k);
 void add_mlx_affine_tiles_avx512(IsaKernels& k);
 
+// q4_1 / q5_0 / q5_1 / iq4_nl weights, and the q8_0 / q8_1 activation quantizers.
+void add_legacy_quant_tiles_avx2(IsaKernels& k);
+void add_legacy_quant_tiles_avx512(IsaKernels& k);
+
 }  // namespace orchard::cpu
