@@ -45,5 +45,10 @@ float dot_q5_0(const void* w, const void* x, int64_t n);
 float dot_q5_1(const void* w, const void* x, int64_t n);
 float dot_q8_0(const void* w, const void* x, int64_t n);
 float dot_iq4_nl(const void* w, const void* x, int64_t n);
+float dot_q2_k(const void* w, const void* x, int64_t n);  // the k-quants against q8_K
+float dot_q3_k(const void* w, const void* x, int64_t n);
+float dot_q4_k(const void* w, const void* x, int64_t n);
+float dot_q5_k(const void* w, const void* x, int64_t n);
+float dot_q6_k(const void* w, const void* x, int64_t n);
 
 }  // namespace orchard::codecs
