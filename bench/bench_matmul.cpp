@@ -36,7 +36,14 @@ std::vector<Tensor> make_weights(DType t, int64_t rows, int64_t k, size_t copies
   for (auto& v : values) v = normal(rng);
   std::vector<Tensor> out;
   out.push_back(Tensor::zeros(t, {rows, k}));
-  quantize_row(t, values.data(), out[0].data(), rows * k);
+  if (quant_traits(t)->from_float) {
+    quantize_row(t, values.data(), out[0].data(), rows * k);
+  } else {  // no encoder (iq4_nl): random quants under a small f16 scale at the start of each block
+    auto* bytes = static_cast<uint8_t*>(out[0].data());
+    for (size_t i = 0; i < out[0].nbytes(); ++i) bytes[i] = static_cast<uint8_t>(rng());
+    const uint16_t scale = f32_to_f16(0.002f);
+    for (size_t b = 0; b < out[0].nbytes(); b += dtype_info(t).type_size) std::memcpy(bytes + b, &scale, 2);
+  }
   while (out.size() < copies) {
     out.push_back(Tensor::zeros(t, {rows, k}));
     std::memcpy(out.back().data(), out[0].data(), out[0].nbytes());
@@ -69,7 +76,8 @@ void register_all() {
   };
   const ShapeName shapes[] = {{2048, 2048, "attn_2048x2048"}, {5632, 2048, "ffn_up_5632x2048"},
                               {2048, 5632, "ffn_down_2048x5632"}};
-  for (DType t : {DType::Q8_0, DType::Q4_0, DType::F16, DType::BF16, DType::F32}) {
+  for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1, DType::IQ4_NL, DType::F16,
+                  DType::BF16, DType::F32}) {
     for (cpu::Isa isa : cpu::supported_isas())
       for (const ShapeName& s : shapes)
         for (int64_t n : {1, 64, 256, 512}) {

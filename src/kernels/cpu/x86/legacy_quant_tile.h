@@ -96,12 +96,12 @@ struct IQ4_NL {
   using Act = BlockQ8_0;
   static constexpr bool kSigned = true, kMin = false;
   static constexpr int kOffset = 0;
-  // The code book in both 128-bit lanes (vpshufb looks up within each lane), biased or not.
+  // The code book in both 128-bit lanes (vpshufb looks up within each lane), biased or not:
+  // a load the compiler hoists out of the loops.
   template <bool kBias>
   static __m256i table() {
-    alignas(32) int8_t t[32];
-    for (int i = 0; i < 32; ++i) t[i] = static_cast<int8_t>(kIQ4NLValues[i % 16] + (kBias ? 128 : 0));
-    return _mm256_load_si256(reinterpret_cast<const __m256i*>(t));
+    const __m128i t = _mm_loadu_si128(reinterpret_cast<const __m128i*>(kIQ4NLValues));
+    return _mm256_broadcastsi128_si256(kBias ? _mm_xor_si128(t, _mm_set1_epi8(static_cast<char>(0x80))) : t);
   }
   template <bool kBias>
   static __m256i quants(const Block& b) { return _mm256_shuffle_epi8(table<kBias>(), Unpack<Simd>::nibbles(b.qs)); }
