@@ -21,6 +21,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
+constexpr int64_t kSuperBlock = 256;
+
 const std::string& numpy_python() {
   static const std::string found = test::reference_python("numpy");
   return found;
@@ -52,7 +54,8 @@ std::vector<uint8_t> run_reference(const std::string& verb, DType t, const void*
 }
 
 // Floats that exercise the encoders: blocks of varied magnitude and sign, an all-zero block,
-// a constant block, exact halves (rounding ties), and values near the f16 limits.
+// a constant block, exact halves (rounding ties), and values near the f16 limits. For the
+// 256-element k-quants the same cases fill whole super-blocks (awkward_superblocks).
 std::vector<float> encoder_inputs(int64_t n) {
   std::mt19937 rng(7);
   std::normal_distribution<float> normal(0.0f, 1.0f);
@@ -70,13 +73,35 @@ std::vector<float> encoder_inputs(int64_t n) {
   return x;
 }
 
+// Whole super-blocks of: zeros, a negative constant, a positive constant, negative-only and
+// positive-only noise, f16-limit magnitudes, tiny values (below the encoders' zero threshold and
+// just above it), huge values, a single non-zero element, and groups of wildly different scale.
+void awkward_superblocks(std::vector<float>& x) {
+  std::mt19937 rng(5);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  auto block = [&](int b) { return x.begin() + b * 256; };
+  std::fill(block(0), block(1), 0.0f);
+  std::fill(block(1), block(2), -3.25f);
+  std::fill(block(2), block(3), 0.75f);
+  for (int i = 0; i < 256; ++i) x[3 * 256 + i] = -std::fabs(normal(rng)) - 0.01f;
+  for (int i = 0; i < 256; ++i) x[4 * 256 + i] = std::fabs(normal(rng)) + 1.0f;
+  for (int i = 0; i < 256; ++i) x[5 * 256 + i] = 65504.0f * (i % 2 ? 1.0f : -0.999f);
+  for (int i = 0; i < 256; ++i) x[6 * 256 + i] = 1e-20f * normal(rng);
+  for (int i = 0; i < 256; ++i) x[7 * 256 + i] = std::ldexp(static_cast<float>(i + 1), -30);
+  for (int i = 0; i < 256; ++i) x[8 * 256 + i] = 1e6f * normal(rng);
+  std::fill(block(9), block(10), 0.0f);
+  x[9 * 256 + 77] = -2.5f;
+  for (int i = 0; i < 256; ++i) x[10 * 256 + i] = std::exp2(static_cast<float>((i / 16) % 8 * 3 - 12)) * normal(rng);
+}
+
 class QuantEncode : public ::testing::TestWithParam<DType> {};
 
 TEST_P(QuantEncode, MatchesReferenceBitForBit) {
   REQUIRE_NUMPY();
   const DType t = GetParam();
-  const int64_t n = 32 * 300;
-  const std::vector<float> x = encoder_inputs(n);
+  const int64_t n = 256 * 40;
+  std::vector<float> x = encoder_inputs(n);
+  if (dtype_info(t).block_size == kSuperBlock) awkward_superblocks(x);
   std::vector<uint8_t> ours(row_bytes(t, n));
   quantize_row(t, x.data(), ours.data(), n);
   const std::vector<uint8_t> ref = run_reference("quantize", t, x.data(), x.size() * sizeof(float));
@@ -87,8 +112,37 @@ TEST_P(QuantEncode, MatchesReferenceBitForBit) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Formats, QuantEncode,
-                         ::testing::Values(DType::Q8_0, DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1),
+                         ::testing::Values(DType::Q8_0, DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1,
+                                           DType::Q4_K, DType::Q5_K, DType::Q6_K),
                          [](const auto& info) { return std::string(dtype_name(info.param)); });
+
+// Encode then decode: every element comes back within the format's step (a coarse check that
+// the packing puts each quant where the decoder looks; the reference comparison is exact).
+class QuantRoundTrip : public ::testing::TestWithParam<std::pair<DType, float>> {};
+
+TEST_P(QuantRoundTrip, DecodesCloseToTheInput) {
+  const auto [t, tolerance] = GetParam();
+  const int64_t n = 256 * 16;
+  std::mt19937 rng(9);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> x(static_cast<size_t>(n)), back(static_cast<size_t>(n));
+  for (auto& v : x) v = normal(rng);
+  std::vector<uint8_t> bytes(row_bytes(t, n));
+  quantize_row(t, x.data(), bytes.data(), n);
+  dequantize_row(t, bytes.data(), back.data(), n);
+  double err2 = 0, x2 = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    err2 += (back[i] - x[i]) * (back[i] - x[i]);
+    x2 += x[i] * x[i];
+  }
+  EXPECT_LT(std::sqrt(err2 / x2), tolerance) << dtype_name(t);
+}
+
+// Relative RMS errors a little above what each format reaches on Gaussian data.
+INSTANTIATE_TEST_SUITE_P(Formats, QuantRoundTrip,
+                         ::testing::Values(std::pair{DType::Q4_K, 0.12f}, std::pair{DType::Q5_K, 0.06f},
+                                           std::pair{DType::Q6_K, 0.03f}),
+                         [](const auto& info) { return std::string(dtype_name(info.param.first)); });
 
 // Offsets of the f16 scale fields in each block, overwritten with finite values so the
 // decoded floats are comparable (NaN != NaN).
@@ -199,7 +253,8 @@ TEST(QuantTraits, RejectsPartialBlocksAndUnwritableTypes) {
   std::vector<float> x(48);
   std::vector<uint8_t> out(64);
   EXPECT_THROW(quantize_row(DType::Q8_0, x.data(), out.data(), 48), Error);
-  EXPECT_THROW(quantize_row(DType::Q4_K, x.data(), out.data(), 256), Error);
+  EXPECT_THROW(quantize_row(DType::Q4_K, x.data(), out.data(), 48), Error);
+  EXPECT_THROW(quantize_row(DType::Q2_K, x.data(), out.data(), 256), Error);
   EXPECT_THROW(dequantize_row(DType::Q4_K, out.data(), x.data(), 100), Error);
   EXPECT_EQ(quant_traits(DType::I32), nullptr);
 }

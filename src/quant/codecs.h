@@ -25,6 +25,9 @@ void encode_q4_1(const float* src, void* dst, int64_t n);
 void encode_q5_0(const float* src, void* dst, int64_t n);
 void encode_q5_1(const float* src, void* dst, int64_t n);
 void encode_q8_0(const float* src, void* dst, int64_t n);
+void encode_q4_k(const float* src, void* dst, int64_t n);  // as ggml's quantize_row_*_K_ref
+void encode_q5_k(const float* src, void* dst, int64_t n);
+void encode_q6_k(const float* src, void* dst, int64_t n);
 
 // MLX affine group quantization (mlx_affine.cpp): its own trait entries, one per bits x group.
 std::span<const QuantTraits> mlx_affine_traits();

@@ -1,6 +1,10 @@
-// Decoders for the 256-element k-quant super-blocks (q2_K .. q6_K), following the layouts in
+// Codecs for the 256-element k-quant super-blocks (q2_K .. q6_K), following the layouts in
 // blocks.h. Each super-block has one f16 scale (and min) that multiplies small per-group
 // integer scales; the element order inside the block matches ggml's dequantize_row_*_K.
+// The encoders repeat the arithmetic of ggml's quantize_row_*_K_ref operation for operation
+// (what llama-quantize writes without an importance matrix), so our files match bit for bit.
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "quant/blocks.h"
@@ -132,6 +136,251 @@ void decode_q6_k(const void* src, float* dst, int64_t n) {
         dst[l + 32] = d * static_cast<float>(sc[g + 2]) * static_cast<float>(q2);
         dst[l + 64] = d * static_cast<float>(sc[g + 4]) * static_cast<float>(q3);
         dst[l + 96] = d * static_cast<float>(sc[g + 6]) * static_cast<float>(q4);
+      }
+    }
+  }
+}
+
+
+// ---- encoders ----
+
+namespace {
+
+// Groups whose largest magnitude is below this are stored as zeros (ggml's GROUP_MAX_EPS).
+constexpr float kGroupMaxEps = 1e-15f;
+
+// ggml's nearest_int: adding 1.5 * 2^23 leaves round-half-even(v) in the low mantissa bits.
+// Exact for |v| < 2^22; outside that range it still returns what ggml returns.
+int nearest_int(float v) {
+  const float shifted = v + 12582912.0f;
+  int32_t bits;
+  std::memcpy(&bits, &shifted, 4);
+  return (bits & 0x007fffff) - 0x00400000;
+}
+
+// ggml's make_qkx2_quants: fits x ~ scale * L - min with L in [0, nmax] (min >= 0 returned in
+// `min_out`), minimizing the weighted error (absolute with use_mad, else squared) over a grid of
+// nstep + 1 candidate inverse scales, each refined by the weighted least-squares (scale, min).
+float fit_scale_min(int n, int nmax, const float* x, const float* w, uint8_t* L, float& min_out, float rmin,
+                    float rdelta, int nstep, bool use_mad) {
+  float min = x[0], max = x[0];
+  float sum_w = w[0];
+  float sum_x = sum_w * x[0];
+  for (int i = 1; i < n; ++i) {
+    if (x[i] < min) min = x[i];
+    if (x[i] > max) max = x[i];
+    sum_w += w[i];
+    sum_x += w[i] * x[i];
+  }
+  if (min > 0) min = 0;
+  if (max == min) {
+    std::fill(L, L + n, 0);
+    min_out = -min;
+    return 0.0f;
+  }
+  auto error_of = [&](float scale, float offset, const uint8_t* q) {
+    float err = 0;
+    for (int i = 0; i < n; ++i) {
+      float diff = scale * static_cast<float>(q[i]) + offset - x[i];
+      diff = use_mad ? std::fabs(diff) : diff * diff;
+      err += w[i] * diff;
+    }
+    return err;
+  };
+  float iscale = static_cast<float>(nmax) / (max - min);
+  float scale = 1 / iscale;
+  for (int i = 0; i < n; ++i) L[i] = static_cast<uint8_t>(std::clamp(nearest_int(iscale * (x[i] - min)), 0, nmax));
+  // As in ggml, a better fit replaces `min`, and later candidates are measured from it.
+  float best_error = error_of(scale, min, L);
+  uint8_t Laux[32];
+  for (int step = 0; step <= nstep; ++step) {
+    iscale = (rmin + rdelta * static_cast<float>(step) + static_cast<float>(nmax)) / (max - min);
+    float sum_l = 0, sum_l2 = 0, sum_xl = 0;
+    for (int i = 0; i < n; ++i) {
+      const int l = std::clamp(nearest_int(iscale * (x[i] - min)), 0, nmax);
+      Laux[i] = static_cast<uint8_t>(l);
+      const float wl = w[i] * static_cast<float>(l);
+      sum_l += wl;
+      sum_l2 += wl * static_cast<float>(l);
+      sum_xl += wl * x[i];
+    }
+    const float D = sum_w * sum_l2 - sum_l * sum_l;
+    if (D > 0) {
+      float this_scale = (sum_w * sum_xl - sum_x * sum_l) / D;
+      float this_min = (sum_l2 * sum_x - sum_l * sum_xl) / D;
+      if (this_min > 0) {
+        this_min = 0;
+        this_scale = sum_xl / sum_l2;
+      }
+      const float err = error_of(this_scale, this_min, Laux);
+      if (err < best_error) {
+        std::copy(Laux, Laux + n, L);
+        best_error = err;
+        scale = this_scale;
+        min = this_min;
+      }
+    }
+  }
+  min_out = -min;
+  return scale;
+}
+
+// ggml's make_qx_quants with rmse_type 1 and no importance weights (weights x^2): symmetric
+// quants L - nmax in [-nmax, nmax - 1], the sign of the scale set by the extreme value, best
+// of 19 candidate scales around nmax / max by the weighted least-squares criterion.
+float fit_symmetric_scale(int n, int nmax, const float* x, int8_t* L) {
+  float max = 0, amax = 0;
+  for (int i = 0; i < n; ++i) {
+    if (std::fabs(x[i]) > amax) {
+      amax = std::fabs(x[i]);
+      max = x[i];
+    }
+  }
+  if (amax < kGroupMaxEps) {
+    std::fill(L, L + n, 0);
+    return 0.0f;
+  }
+  auto quant = [&](float iscale, int i) { return std::clamp(nearest_int(iscale * x[i]), -nmax, nmax - 1); };
+  auto sums = [&](float iscale, float& sumlx, float& suml2) {
+    sumlx = suml2 = 0;
+    for (int i = 0; i < n; ++i) {
+      const float l = static_cast<float>(quant(iscale, i));
+      const float w = x[i] * x[i];
+      sumlx += w * x[i] * l;
+      suml2 += w * l * l;
+    }
+  };
+  float iscale = static_cast<float>(-nmax) / max;
+  float sumlx, suml2;
+  sums(iscale, sumlx, suml2);
+  for (int i = 0; i < n; ++i) L[i] = static_cast<int8_t>(quant(iscale, i) + nmax);
+  float scale = suml2 != 0 ? sumlx / suml2 : 0.0f;
+  float best = scale * sumlx;
+  for (int step = -9; step <= 9; ++step) {
+    if (step == 0) continue;
+    iscale = -(static_cast<float>(nmax) + 0.1f * static_cast<float>(step)) / max;
+    sums(iscale, sumlx, suml2);
+    if (suml2 > 0 && sumlx * sumlx > best * suml2) {
+      for (int i = 0; i < n; ++i) L[i] = static_cast<int8_t>(quant(iscale, i) + nmax);
+      scale = sumlx / suml2;
+      best = scale * sumlx;
+    }
+  }
+  return scale;
+}
+
+// q4_K / q5_K: per 32-element group a (scale, min) fit with weights rms(group) + |x|, both
+// quantized to 6 bits against the super-block's largest, then every element re-quantized
+// against the stored (f16-rounded) scales. Fills b.d, b.dmin, b.scales and L[256].
+template <typename Block>
+void fit_k4_superblock(const float* x, int nmax, float rmin, float rdelta, int nstep, Block& b, uint8_t* L) {
+  float scales[8], mins[8];
+  float max_scale = 0, max_min = 0;
+  for (int j = 0; j < 8; ++j) {
+    const float* xg = x + 32 * j;
+    float sum_x2 = 0;
+    for (int l = 0; l < 32; ++l) sum_x2 += xg[l] * xg[l];
+    const float av_x = std::sqrt(sum_x2 / 32);
+    float weights[32];
+    for (int l = 0; l < 32; ++l) weights[l] = av_x + std::fabs(xg[l]);
+    scales[j] = fit_scale_min(32, nmax, xg, weights, L + 32 * j, mins[j], rmin, rdelta, nstep, false);
+    max_scale = std::max(max_scale, scales[j]);
+    max_min = std::max(max_min, mins[j]);
+  }
+  const float inv_scale = max_scale > 0 ? 63.0f / max_scale : 0.0f;
+  const float inv_min = max_min > 0 ? 63.0f / max_min : 0.0f;
+  for (int j = 0; j < 8; ++j) {
+    // ggml stores nearest_int in a uint8_t before clamping: keep that truncation.
+    const uint8_t ls = std::min<uint8_t>(63, static_cast<uint8_t>(nearest_int(inv_scale * scales[j])));
+    const uint8_t lm = std::min<uint8_t>(63, static_cast<uint8_t>(nearest_int(inv_min * mins[j])));
+    if (j < 4) {
+      b.scales[j] = ls;
+      b.scales[j + 4] = lm;
+    } else {
+      b.scales[j + 4] = static_cast<uint8_t>((ls & 0x0f) | ((lm & 0x0f) << 4));
+      b.scales[j - 4] |= static_cast<uint8_t>((ls >> 4) << 6);
+      b.scales[j] |= static_cast<uint8_t>((lm >> 4) << 6);
+    }
+  }
+  b.d = f32_to_f16(max_scale / 63.0f);
+  b.dmin = f32_to_f16(max_min / 63.0f);
+  for (int j = 0; j < 8; ++j) {
+    int sc, m;
+    scale_min_k4(j, b.scales, sc, m);
+    const float d = f16_to_f32(b.d) * static_cast<float>(sc);
+    if (d == 0) continue;  // keeps the group's first-pass quants, as ggml does
+    const float dm = f16_to_f32(b.dmin) * static_cast<float>(m);
+    for (int l = 0; l < 32; ++l) L[32 * j + l] = static_cast<uint8_t>(std::clamp(nearest_int((x[32 * j + l] + dm) / d), 0, nmax));
+  }
+}
+
+}  // namespace
+
+void encode_q4_k(const float* src, void* dst, int64_t n) {
+  auto* b = static_cast<BlockQ4_K*>(dst);
+  for (int64_t i = 0; i < n / kQK_K; ++i, ++b, src += kQK_K) {
+    uint8_t L[kQK_K];
+    fit_k4_superblock(src, 15, -1.0f, 0.1f, 20, *b, L);
+    // Each 64 elements share 32 bytes: the first 32 in the low nibbles, the next 32 in the high.
+    for (int j = 0; j < kQK_K; j += 64)
+      for (int l = 0; l < 32; ++l) b->qs[j / 2 + l] = static_cast<uint8_t>(L[j + l] | (L[j + l + 32] << 4));
+  }
+}
+
+void encode_q5_k(const float* src, void* dst, int64_t n) {
+  auto* b = static_cast<BlockQ5_K*>(dst);
+  for (int64_t i = 0; i < n / kQK_K; ++i, ++b, src += kQK_K) {
+    uint8_t L[kQK_K];
+    fit_k4_superblock(src, 31, -0.5f, 0.1f, 15, *b, L);
+    // As q4_K's nibbles, plus the fifth bit of element 64c + l at bit 2c (and 64c + 32 + l at
+    // bit 2c + 1) of qh[l].
+    std::memset(b->qh, 0, sizeof(b->qh));
+    for (int j = 0, c = 0; j < kQK_K; j += 64, ++c) {
+      for (int l = 0; l < 32; ++l) {
+        const int lo = L[j + l], hi = L[j + l + 32];
+        b->qh[l] |= static_cast<uint8_t>(((lo >> 4) << (2 * c)) | ((hi >> 4) << (2 * c + 1)));
+        b->qs[j / 2 + l] = static_cast<uint8_t>((lo & 0x0f) | ((hi & 0x0f) << 4));
+      }
+    }
+  }
+}
+
+void encode_q6_k(const float* src, void* dst, int64_t n) {
+  auto* b = static_cast<BlockQ6_K*>(dst);
+  for (int64_t i = 0; i < n / kQK_K; ++i, ++b, src += kQK_K) {
+    int8_t L[kQK_K];
+    float scales[16];
+    float max_scale = 0, max_abs_scale = 0;
+    for (int g = 0; g < 16; ++g) {
+      scales[g] = fit_symmetric_scale(16, 32, src + 16 * g, L + 16 * g);
+      if (std::fabs(scales[g]) > max_abs_scale) {
+        max_abs_scale = std::fabs(scales[g]);
+        max_scale = scales[g];
+      }
+    }
+    if (max_abs_scale < kGroupMaxEps) {
+      std::memset(b, 0, sizeof(*b));
+      continue;
+    }
+    const float iscale = -128.0f / max_scale;
+    b->d = f32_to_f16(1 / iscale);
+    for (int g = 0; g < 16; ++g) b->scales[g] = static_cast<int8_t>(std::min(127, nearest_int(iscale * scales[g])));
+    for (int g = 0; g < 16; ++g) {
+      const float d = f16_to_f32(b->d) * static_cast<float>(b->scales[g]);
+      if (d == 0) continue;
+      for (int l = 0; l < 16; ++l)
+        L[16 * g + l] = static_cast<int8_t>(std::clamp(nearest_int(src[16 * g + l] / d), -32, 31) + 32);
+    }
+    // Per 128 elements: low nibbles of l and l+64 share ql[l], of l+32 and l+96 share ql[l+32];
+    // the four top 2-bit pairs go to qh[l].
+    for (int j = 0; j < kQK_K; j += 128) {
+      uint8_t* ql = b->ql + j / 2;
+      uint8_t* qh = b->qh + j / 4;
+      for (int l = 0; l < 32; ++l) {
+        const int q1 = L[j + l], q2 = L[j + l + 32], q3 = L[j + l + 64], q4 = L[j + l + 96];
+        ql[l] = static_cast<uint8_t>((q1 & 0x0f) | ((q3 & 0x0f) << 4));
+        ql[l + 32] = static_cast<uint8_t>((q2 & 0x0f) | ((q4 & 0x0f) << 4));
+        qh[l] = static_cast<uint8_t>((q1 >> 4) | ((q2 >> 4) << 2) | ((q3 >> 4) << 4) | ((q4 >> 4) << 6));
       }
     }
   }

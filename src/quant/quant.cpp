@@ -48,9 +48,9 @@ constexpr std::array kTraits = {
     QuantTraits{DType::IQ4_NL, codecs::decode_iq4_nl, nullptr, DType::Q8_0, codecs::dot_iq4_nl},
     QuantTraits{DType::Q2_K, codecs::decode_q2_k, nullptr, DType::Q8_K, codecs::dot_q2_k},
     QuantTraits{DType::Q3_K, codecs::decode_q3_k, nullptr, DType::Q8_K, codecs::dot_q3_k},
-    QuantTraits{DType::Q4_K, codecs::decode_q4_k, nullptr, DType::Q8_K, codecs::dot_q4_k},
-    QuantTraits{DType::Q5_K, codecs::decode_q5_k, nullptr, DType::Q8_K, codecs::dot_q5_k},
-    QuantTraits{DType::Q6_K, codecs::decode_q6_k, nullptr, DType::Q8_K, codecs::dot_q6_k},
+    QuantTraits{DType::Q4_K, codecs::decode_q4_k, codecs::encode_q4_k, DType::Q8_K, codecs::dot_q4_k},
+    QuantTraits{DType::Q5_K, codecs::decode_q5_k, codecs::encode_q5_k, DType::Q8_K, codecs::dot_q5_k},
+    QuantTraits{DType::Q6_K, codecs::decode_q6_k, codecs::encode_q6_k, DType::Q8_K, codecs::dot_q6_k},
 };
 
 void check_whole_blocks(DType t, int64_t n) {

@@ -2,7 +2,7 @@
 """Independent numpy reference for the GGML block formats, written from the format
 definitions (block layouts as in ggml-common.h / gguf-py), used by tests/test_quant_reference.
 
-  quant_ref.py quantize TYPE IN.f32 OUT.bin     encode raw little-endian float32 (q8_0 q4_0 q4_1 q5_0 q5_1 f16 bf16)
+  quant_ref.py quantize TYPE IN.f32 OUT.bin     encode raw little-endian float32 (q8_0 q4_0 q4_1 q5_0 q5_1 q4_k q5_k q6_k f16 bf16)
   quant_ref.py dequantize TYPE IN.bin OUT.f32   decode whole blocks of TYPE to float32
 
 Arithmetic mirrors the C reference exactly: every product/sum is float32 and rounded once,
@@ -118,6 +118,164 @@ def encode_q5_1(x):
     lo, d, q = affine(x, 31)
     return np.concatenate([to_f16_bytes(d[:, 0]), to_f16_bytes(lo[:, 0]), pack_high_bits(q), pack_nibbles(q & 0x0F)],
                           axis=1)
+
+
+# ---- k-quant encoders (ggml's quantize_row_*_K_ref) ----
+# Vectorized over the groups of a row; every loop that accumulates in C runs element by
+# element here too, so each float32 sum rounds in the same order.
+
+def nearest_int(v):
+    """ggml's nearest_int: float32 add of 1.5 * 2^23, then the low mantissa bits (ties to even)."""
+    bits = (np.asarray(v, F32) + F32(12582912)).view(np.int32)
+    return (bits & 0x7FFFFF) - 0x400000
+
+
+def running_max(values, absolute=False):
+    """C's `if (v > best) best = v` over columns from 0 (NaN never wins); with absolute, compares
+    |v| and returns the signed value of the first largest."""
+    best, best_abs = np.zeros(len(values), F32), np.zeros(len(values), F32)
+    for j in range(values.shape[1]):
+        v = values[:, j]
+        key = np.abs(v) if absolute else v
+        take = key > best_abs
+        best_abs, best = np.where(take, key, best_abs), np.where(take, v, best)
+    return best
+
+
+def weighted_error(scale, offset, q, x, w, use_mad):
+    err = np.zeros(len(x), F32)
+    for i in range(x.shape[1]):
+        diff = scale * q[:, i].astype(F32) + offset - x[:, i]
+        err += w[:, i] * (np.abs(diff) if use_mad else diff * diff)
+    return err
+
+
+def fit_scale_min(x, w, nmax, rmin, rdelta, nstep, use_mad):
+    """make_qkx2_quants for each row of x: returns (scale, min, L) with x ~ scale * L - min."""
+    n = x.shape[1]
+    lo, hi = np.minimum(x.min(axis=1), F32(0)), x.max(axis=1)
+    sum_w, sum_x = w[:, 0].copy(), w[:, 0] * x[:, 0]
+    for i in range(1, n):
+        sum_w += w[:, i]
+        sum_x += w[:, i] * x[:, i]
+    # As in C, a better fit replaces `min`, and later candidates are measured from the new one.
+    mn = lo.copy()
+    quant = lambda inv: np.clip(nearest_int(inv[:, None] * (x - mn[:, None])), 0, nmax)
+    iscale = F32(nmax) / (hi - mn)
+    scale = F32(1) / iscale
+    L = quant(iscale)
+    best = weighted_error(scale, mn, L, x, w, use_mad)
+    for step in range(nstep + 1):
+        laux = quant((F32(rmin) + F32(rdelta) * F32(step) + F32(nmax)) / (hi - mn))
+        sum_l, sum_l2, sum_xl = (np.zeros(len(x), F32) for _ in range(3))
+        for i in range(n):
+            wl = w[:, i] * laux[:, i].astype(F32)
+            sum_l += wl
+            sum_l2 += wl * laux[:, i].astype(F32)
+            sum_xl += wl * x[:, i]
+        D = sum_w * sum_l2 - sum_l * sum_l
+        this_scale = (sum_w * sum_xl - sum_x * sum_l) / D
+        this_min = (sum_l2 * sum_x - sum_l * sum_xl) / D
+        clipped = this_min > 0
+        this_min = np.where(clipped, F32(0), this_min)
+        this_scale = np.where(clipped, sum_xl / sum_l2, this_scale)
+        err = weighted_error(this_scale, this_min, laux, x, w, use_mad)
+        take = (D > 0) & (err < best)
+        L, best = np.where(take[:, None], laux, L), np.where(take, err, best)
+        scale, mn = np.where(take, this_scale, scale), np.where(take, this_min, mn)
+    flat = hi == lo
+    return np.where(flat, F32(0), scale), np.where(flat, -lo, -mn), np.where(flat[:, None], 0, L)
+
+
+def fit_symmetric_scale(x, nmax):
+    """make_qx_quants(rmse_type 1, no importance weights) for each row: (scale, L + nmax)."""
+    extreme = running_max(x, absolute=True)
+    quant = lambda inv: np.clip(nearest_int(inv[:, None] * x), -nmax, nmax - 1)
+    w = x * x
+
+    def sums(q):
+        sumlx, suml2 = np.zeros(len(x), F32), np.zeros(len(x), F32)
+        for i in range(x.shape[1]):
+            l = q[:, i].astype(F32)
+            sumlx += w[:, i] * x[:, i] * l
+            suml2 += w[:, i] * l * l
+        return sumlx, suml2
+
+    L = quant(F32(-nmax) / extreme)
+    sumlx, suml2 = sums(L)
+    scale = np.where(suml2 != 0, sumlx / suml2, F32(0))
+    best = scale * sumlx
+    for step in list(range(-9, 0)) + list(range(1, 10)):
+        q = quant(-(F32(nmax) + F32(0.1) * F32(step)) / extreme)
+        sumlx, suml2 = sums(q)
+        take = (suml2 > 0) & (sumlx * sumlx > best * suml2)
+        L = np.where(take[:, None], q, L)
+        scale = np.where(take, sumlx / suml2, scale)
+        best = np.where(take, scale * sumlx, best)
+    zero = np.abs(extreme) < F32(1e-15)
+    return np.where(zero, F32(0), scale), np.where(zero[:, None], 0, L + nmax)
+
+
+def encode_k4(x, nmax, rmin, rdelta, nstep):
+    """q4_K / q5_K common part: (d, dmin, 12 packed scale bytes, L[256]) per super-block."""
+    blocks = len(x)
+    g = x.reshape(-1, 32)
+    sum_x2 = np.zeros(len(g), F32)
+    for l in range(32):
+        sum_x2 += g[:, l] * g[:, l]
+    weights = np.sqrt(sum_x2 / F32(32))[:, None] + np.abs(g)
+    scales, mins, L = fit_scale_min(g, weights, nmax, rmin, rdelta, nstep, False)
+    scales, mins, L = scales.reshape(blocks, 8), mins.reshape(blocks, 8), L.reshape(blocks, 8, 32)
+    max_scale, max_min = running_max(scales), running_max(mins)
+    inv_scale = np.where(max_scale > 0, F32(63) / max_scale, F32(0))
+    inv_min = np.where(max_min > 0, F32(63) / max_min, F32(0))
+    ls = np.minimum(63, nearest_int(inv_scale[:, None] * scales) & 0xFF)  # via uint8, as ggml
+    lm = np.minimum(63, nearest_int(inv_min[:, None] * mins) & 0xFF)
+    packed = np.concatenate([ls[:, :4] | ((ls[:, 4:] >> 4) << 6), lm[:, :4] | ((lm[:, 4:] >> 4) << 6),
+                             (ls[:, 4:] & 0x0F) | ((lm[:, 4:] & 0x0F) << 4)], axis=1).astype(np.uint8)
+    d, dmin = (max_scale / F32(63)).astype(np.float16), (max_min / F32(63)).astype(np.float16)
+    dl = (d.astype(F32)[:, None] * ls.astype(F32))[:, :, None]
+    ml = (dmin.astype(F32)[:, None] * lm.astype(F32))[:, :, None]
+    requant = np.clip(nearest_int((x.reshape(blocks, 8, 32) + ml) / dl), 0, nmax)
+    L = np.where(dl != 0, requant, L).reshape(blocks, 4, 2, 32)  # [64-element chunk, half, 32]
+    return np.concatenate([to_f16_bytes(d.astype(F32)), to_f16_bytes(dmin.astype(F32)), packed], axis=1), L
+
+
+def encode_q4_k(x):
+    head, L = encode_k4(x, 15, -1.0, 0.1, 20)
+    qs = (L[:, :, 0] | (L[:, :, 1] << 4)).reshape(len(x), 128)
+    return np.concatenate([head, qs.astype(np.uint8)], axis=1)
+
+
+def encode_q5_k(x):
+    head, L = encode_k4(x, 31, -0.5, 0.1, 15)
+    qs = ((L[:, :, 0] & 0x0F) | ((L[:, :, 1] & 0x0F) << 4)).reshape(len(x), 128)
+    qh = np.zeros((len(x), 32), np.int64)
+    for c in range(4):  # fifth bits: chunk c's low half at bit 2c, high half at bit 2c + 1
+        qh |= ((L[:, c, 0] >> 4) << (2 * c)) | ((L[:, c, 1] >> 4) << (2 * c + 1))
+    return np.concatenate([head, qh.astype(np.uint8), qs.astype(np.uint8)], axis=1)
+
+
+def encode_q6_k(x):
+    blocks = len(x)
+    scales, L = fit_symmetric_scale(x.reshape(-1, 16), 32)
+    scales, L = scales.reshape(blocks, 16), L.reshape(blocks, 16, 16)
+    max_scale = running_max(scales, absolute=True)
+    zero = np.abs(max_scale) < F32(1e-15)
+    iscale = F32(-128) / max_scale
+    d = (F32(1) / iscale).astype(np.float16)
+    sc = np.minimum(127, nearest_int(iscale[:, None] * scales)).astype(np.int8)  # wraps as C
+    dl = (d.astype(F32)[:, None] * sc.astype(F32))[:, :, None]
+    requant = np.clip(nearest_int(x.reshape(blocks, 16, 16) / dl), -32, 31) + 32
+    q = np.where(dl != 0, requant, L).reshape(blocks, 2, 4, 32)  # [half, quarter, 32]
+    ql = np.concatenate([(q[:, :, 0] & 0x0F) | ((q[:, :, 2] & 0x0F) << 4),
+                         (q[:, :, 1] & 0x0F) | ((q[:, :, 3] & 0x0F) << 4)], axis=2).reshape(blocks, 128)
+    qh = ((q[:, :, 0] >> 4) | ((q[:, :, 1] >> 4) << 2) | ((q[:, :, 2] >> 4) << 4) |
+          ((q[:, :, 3] >> 4) << 6)).reshape(blocks, 64)
+    out = np.concatenate([ql.astype(np.uint8), qh.astype(np.uint8), sc.view(np.uint8),
+                          to_f16_bytes(d.astype(F32))], axis=1)
+    out[zero] = 0
+    return out
 
 
 # ---- decoders ----
@@ -236,7 +394,7 @@ def decode_q6_k(b):
 
 
 ENCODERS = {"q8_0": encode_q8_0, "q4_0": encode_q4_0, "q4_1": encode_q4_1, "q5_0": encode_q5_0,
-            "q5_1": encode_q5_1}
+            "q5_1": encode_q5_1, "q4_k": encode_q4_k, "q5_k": encode_q5_k, "q6_k": encode_q6_k}
 DECODERS = {
     "q4_0": decode_q4_0, "q4_1": decode_q4_1, "q5_0": decode_q5_0, "q5_1": decode_q5_1, "q8_0": decode_q8_0,
     "q2_k": decode_q2_k, "q3_k": decode_q3_k, "q6_k": decode_q6_k,
@@ -250,7 +408,8 @@ def quantize(kind, values):
             return values.astype("<f2").tobytes()
     if kind == "bf16":
         return f32_to_bf16(values).astype("<u2").tobytes()
-    return ENCODERS[kind](values.reshape(-1, QK)).tobytes()
+    with np.errstate(all="ignore"):  # inf/NaN intermediates on extreme inputs are mirrored, not errors
+        return ENCODERS[kind](values.reshape(-1, SIZES[kind][0])).tobytes()
 
 
 def dequantize(kind, raw):
