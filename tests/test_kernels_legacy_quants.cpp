@@ -167,7 +167,8 @@ TEST(KernelsLegacyQuants, QuantizersMatchTheReferenceBytes) {
 }
 
 // The whole matmul (activation quantization on the pool, tiles over rows and tokens) on each
-// ISA equals the generic kernels up to summation order, for decode and prompt-sized batches.
+// ISA equals the generic kernels up to summation order, for decode and prompt-sized batches
+// (n * k above and below the size from which the activations are quantized in parallel).
 TEST(KernelsLegacyQuants, MatmulMatchesGeneric) {
   std::mt19937 rng(5);
   std::normal_distribution<float> normal(0.0f, 1.0f);
@@ -176,7 +177,7 @@ TEST(KernelsLegacyQuants, MatmulMatchesGeneric) {
     const int64_t rows = 37, k = 5 * kQK;
     Tensor w = Tensor::zeros(type, {rows, k});
     for (int64_t r = 0; r < rows; ++r) random_weights(type, const_cast<uint8_t*>(w.row(r)), k, rng);
-    for (int64_t n : {1, 7, 33}) {
+    for (int64_t n : {1, 7, 33, 260}) {
       std::vector<float> x(static_cast<size_t>(n * k));
       for (auto& v : x) v = normal(rng);
       cpu::MatmulScratch scratch;
@@ -186,7 +187,10 @@ TEST(KernelsLegacyQuants, MatmulMatchesGeneric) {
       std::vector<uint8_t> xq(row_bytes(act, k));
       for (Isa isa : cpu::supported_isas()) {
         std::vector<float> got(want.size(), NAN);
-        cpu::matmul(cpu::kernels_for(isa), pool, scratch, w, x.data(), got.data(), n);
+        // The tile path at every batch size: batch kernels (AMX, panels) have their own tests.
+        cpu::IsaKernels tiles_only = cpu::kernels_for(isa);
+        tiles_only.batch_matmul = nullptr;
+        cpu::matmul(tiles_only, pool, scratch, w, x.data(), got.data(), n);
         for (int64_t t = 0; t < n; ++t) {
           quantize_row(act, x.data() + t * k, xq.data(), k);
           for (int64_t r = 0; r < rows; ++r) {
