@@ -195,6 +195,7 @@ const IsaKernels& avx512_kernels() {
     k.set_tile(DType::Q8_0, dispatch_tile<QuantTile<BlockQ8_0>::Of>);
     k.set_tile(DType::Q4_0, dispatch_tile<QuantTile<BlockQ4_0>::Of>);
     add_mlx_affine_tiles_avx512(k);
+    add_k_quant_tiles_avx512(k);
     add_legacy_quant_tiles_avx512(k);
     return k;
   }();

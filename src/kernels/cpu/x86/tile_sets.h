@@ -13,4 +13,8 @@ void add_mlx_affine_tiles_avx512(IsaKernels& k);
 void add_legacy_quant_tiles_avx2(IsaKernels& k);
 void add_legacy_quant_tiles_avx512(IsaKernels& k);
 
+// q2_K .. q6_K weights against q8_K activations, and the q8_K activation quantizer.
+void add_k_quant_tiles_avx2(IsaKernels& k);
+void add_k_quant_tiles_avx512(IsaKernels& k);
+
 }  // namespace orchard::cpu
