@@ -7,6 +7,7 @@
 
 #include "kernels/cpu/kernels.h"
 #include "kernels/cpu/x86/matmul_amx.h"
+#include "kernels/cpu/x86/panel_matmul.h"
 
 namespace orchard::cpu {
 namespace {
@@ -34,7 +35,10 @@ const IsaKernels& amx_kernels() {
   static const IsaKernels table = [] {
     IsaKernels k = avx512_kernels();
     k.isa = Isa::Amx;
-    k.batch_matmul = amx::batch_matmul;
+    // AMX for the formats it has tiles for, the AVX-512 panel kernel for the rest.
+    k.batch_matmul = [](ThreadPool& pool, const Tensor& w, const void* x, size_t x_stride, float* y, int64_t n) {
+      return amx::batch_matmul(pool, w, x, x_stride, y, n) || avx512_panel::batch_matmul(pool, w, x, x_stride, y, n);
+    };
     // A batch pass converts every weight row to tile layout, which pays off once a full
     // 16-token group reuses it: measured on TinyLlama q8_0, 2 threads, pp16 is even with the
     // avx512 tiles and pp32 1.5x faster; fewer tokens (decode) stay on the avx512 tiles.

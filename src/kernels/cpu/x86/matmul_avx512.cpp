@@ -10,6 +10,7 @@
 
 #include "kernels/cpu/kernels.h"
 #include "kernels/cpu/vector_math.h"
+#include "kernels/cpu/x86/panel_matmul.h"
 #include "kernels/cpu/x86/tile_dispatch.h"
 #include "kernels/cpu/x86/tile_sets.h"
 #include "quant/blocks.h"
@@ -196,6 +197,11 @@ const IsaKernels& avx512_kernels() {
     k.set_tile(DType::Q4_0, dispatch_tile<QuantTile<BlockQ4_0>::Of>);
     add_mlx_affine_tiles_avx512(k);
     add_k_quant_tiles_avx512(k);
+    // Prompt batches: the panel kernel unpacks 16 weight rows once and reuses them for every
+    // token; below a few tokens the unpack costs more than it saves (decode stays on tiles).
+    k.batch_matmul = avx512_panel::batch_matmul;
+    k.batch_min_tokens = 8;
+    add_kv_kernels_avx512(k);
     add_legacy_quant_tiles_avx512(k);
     return k;
   }();
