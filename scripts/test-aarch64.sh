@@ -16,7 +16,7 @@ done
 
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_TOOLCHAIN_FILE="$root/cmake/aarch64-linux-gnu.cmake" -DORCHARD_KERNELS_ONLY=ON >/dev/null
-tests=(test_kernels_matmul test_kernels_ops test_quant_reference test_quant_mlx)
+tests=(test_kernels_matmul test_kernels_ops test_kernels_attention test_quant_reference test_quant_mlx)
 cmake --build "$build" -j2 --target "${tests[@]}"
 
 export ORCHARD_SOURCE_DIR="$root"

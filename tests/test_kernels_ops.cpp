@@ -1,4 +1,4 @@
-// The non-matmul CPU ops against direct formulas written in double precision.
+// The non-matmul CPU ops against direct formulas written in double precision (attention: test_kernels_attention.cpp).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -79,74 +79,6 @@ TEST_P(Ops, RopeRotatesPairsOfEachLayout) {
       }
     }
   }
-}
-
-// Attention over tokens of two sequences in one batch, checked against
-// softmax(q.k * scale) . v computed in double.
-void expect_attention_matches_naive(Backend& backend, int64_t n_heads, int64_t n_kv, int64_t head_dim,
-                                    const std::vector<int32_t>& positions, const std::vector<int>& seq) {
-  std::mt19937 rng(3);
-  const int64_t n_ctx = *std::max_element(positions.begin(), positions.end()) + 1;
-  const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
-  const auto k0 = random_vector(n_ctx * n_kv * head_dim, rng, 2.0f), v0 = random_vector(k0.size(), rng);
-  const auto k1 = random_vector(k0.size(), rng, 2.0f), v1 = random_vector(k0.size(), rng);
-  std::vector<const float*> kc, vc;
-  for (int s : seq) {
-    kc.push_back(s ? k1.data() : k0.data());
-    vc.push_back(s ? v1.data() : v0.data());
-  }
-  const int64_t n = static_cast<int64_t>(positions.size());
-  const auto q = random_vector(n * n_heads * head_dim, rng, 2.0f);
-  std::vector<float> out(q.size());
-  const AttentionBatch batch{n, positions.data(), kc.data(), vc.data()};
-  backend.attention(q.data(), batch, n_heads, n_kv, head_dim, scale, out.data());
-  for (int64_t t = 0; t < n; ++t) {
-    for (int64_t h = 0; h < n_heads; ++h) {
-      const int64_t kvh = h / (n_heads / n_kv);
-      std::vector<double> p(static_cast<size_t>(positions[t] + 1));
-      double max = -1e300, total = 0;
-      for (size_t j = 0; j < p.size(); ++j) {
-        double dot = 0;
-        for (int64_t i = 0; i < head_dim; ++i)
-          dot += double{q[(t * n_heads + h) * head_dim + i]} * kc[t][(j * n_kv + kvh) * head_dim + i];
-        p[j] = dot * scale;
-        max = std::max(max, p[j]);
-      }
-      for (auto& e : p) total += (e = std::exp(e - max));
-      for (int64_t i = 0; i < head_dim; ++i) {
-        double expect = 0;
-        for (size_t j = 0; j < p.size(); ++j) expect += p[j] / total * vc[t][(j * n_kv + kvh) * head_dim + i];
-        EXPECT_NEAR(out[(t * n_heads + h) * head_dim + i], expect, 2e-5) << "token " << t << " head " << h;
-      }
-    }
-  }
-}
-
-// Prefill of one sequence and decode of the other, GQA 6 query heads over 2 KV heads.
-TEST_P(Ops, AttentionMatchesNaiveSoftmax) {
-  expect_attention_matches_naive(*backend(), 6, 2, 40, {0, 1, 2, 3, 41, 17}, {0, 0, 0, 0, 1, 0});
-}
-
-// Key counts just below, at and past multiples of the key block (64), so the online-softmax
-// rescale across blocks and the block tails are exercised; GQA groups 1, 4 and 8.
-TEST_P(Ops, AttentionAcrossKeyBlocks) {
-  const std::vector<int32_t> positions = {62, 63, 64, 127, 128, 200, 5};
-  const std::vector<int> seq = {0, 0, 0, 1, 0, 1, 1};
-  expect_attention_matches_naive(*backend(), 4, 4, 64, positions, seq);
-  expect_attention_matches_naive(*backend(), 8, 2, 128, positions, seq);
-  expect_attention_matches_naive(*backend(), 8, 1, 64, positions, seq);
-}
-
-TEST_P(Ops, AttentionSoftmaxIsStableForLargeScores) {
-  const int64_t head_dim = 4;
-  const std::vector<float> k = {100, 0, 0, 0, 101, 0, 0, 0}, v = {1, 2, 3, 4, 5, 6, 7, 8};
-  const std::vector<float> q = {100, 0, 0, 0};  // scores 10000 and 10100: exp overflows without the max shift
-  const int32_t pos = 1;
-  const float* kc = k.data();
-  const float* vc = v.data();
-  std::vector<float> out(4);
-  backend()->attention(q.data(), AttentionBatch{1, &pos, &kc, &vc}, 1, 1, head_dim, 1.0f, out.data());
-  for (int i = 0; i < 4; ++i) EXPECT_FLOAT_EQ(out[i], v[4 + i]);
 }
 
 TEST_P(Ops, ElementwiseOps) {

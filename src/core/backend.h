@@ -28,13 +28,15 @@ struct RopeTable {
 };
 
 // Where each token of a batch reads and writes its sequence's KV cache.
-// K/V caches are f32 [n_ctx, n_kv_heads, head_dim] per (layer, sequence); the model writes the
-// new token's K/V at its position before calling attention.
+// K/V caches are [n_ctx, n_kv_heads, head_dim] per (layer, sequence) in kv_type (f32, f16, or
+// q8_0 with blocks of 32 along head_dim); the model writes the new token's K/V at its position
+// before calling attention.
 struct AttentionBatch {
   int64_t n_tokens = 0;
-  const int32_t* positions = nullptr;       // position of each token in its own sequence
-  const float* const* k_cache = nullptr;     // per token: base of its sequence's K cache (this layer)
-  const float* const* v_cache = nullptr;     // per token: base of its sequence's V cache
+  const int32_t* positions = nullptr;   // position of each token in its own sequence
+  const void* const* k_cache = nullptr;  // per token: base of its sequence's K cache (this layer)
+  const void* const* v_cache = nullptr;  // per token: base of its sequence's V cache
+  DType kv_type = DType::F32;
 };
 
 class Backend {

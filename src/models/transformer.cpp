@@ -60,7 +60,7 @@ void Transformer::check_batch(const Batch& batch, const KvCache& cache) const {
   const size_t n = batch.tokens.size();
   if (batch.pos.size() != n || batch.seq.size() != n || batch.want_logits.size() != n)
     throw Error("batch: tokens, pos, seq and want_logits must have the same length");
-  if (cache.n_layer() != config_.n_layer || cache.row_floats() != config_.n_head_kv * config_.head_dim)
+  if (cache.n_layer() != config_.n_layer || cache.row_elements() != config_.n_head_kv * config_.head_dim)
     throw Error("KV cache was made for a different model shape");
   for (size_t i = 0; i < n; ++i) {
     const std::string where = "batch token " + std::to_string(i) + ": ";
@@ -141,14 +141,15 @@ void Transformer::attention_block(const Layer& w, int64_t layer, const Batch& ba
   be.rope(k_.data(), n, c.n_head_kv, c.head_dim, batch.pos.data(), rope_);
 
   for (int64_t i = 0; i < n; ++i) {
-    float* k_cache = cache.k(layer, batch.seq[i]);
-    float* v_cache = cache.v(layer, batch.seq[i]);
-    std::memcpy(k_cache + batch.pos[i] * kv_dim, k_.data() + i * kv_dim, kv_dim * sizeof(float));
-    std::memcpy(v_cache + batch.pos[i] * kv_dim, v_.data() + i * kv_dim, kv_dim * sizeof(float));
-    k_rows_[i] = k_cache;
-    v_rows_[i] = v_cache;
+    cache.store(layer, batch.seq[i], batch.pos[i], k_.data() + i * kv_dim, v_.data() + i * kv_dim);
+    k_rows_[i] = cache.k(layer, batch.seq[i]);
+    v_rows_[i] = cache.v(layer, batch.seq[i]);
   }
-  const AttentionBatch ab{.n_tokens = n, .positions = batch.pos.data(), .k_cache = k_rows_.data(), .v_cache = v_rows_.data()};
+  const AttentionBatch ab{.n_tokens = n,
+                          .positions = batch.pos.data(),
+                          .k_cache = k_rows_.data(),
+                          .v_cache = v_rows_.data(),
+                          .kv_type = cache.type()};
   be.attention(q_.data(), ab, c.n_head, c.n_head_kv, c.head_dim, 1.0f / std::sqrt(static_cast<float>(c.head_dim)),
                attn_.data());
   be.matmul(*w.wo, attn_.data(), h_.data(), n);

@@ -39,7 +39,7 @@ class Transformer final : public Model {
 
   // Activations, grown to the largest batch seen and reused (no allocation per call).
   std::vector<float> x_, h_, q_, k_, v_, attn_, gate_, up_;
-  std::vector<const float*> k_rows_, v_rows_;  // per token: its sequence's cache for this layer
+  std::vector<const void*> k_rows_, v_rows_;  // per token: its sequence's cache for this layer
 };
 
 }  // namespace orchard

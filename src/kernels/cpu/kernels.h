@@ -41,6 +41,28 @@ using MatmulTileFn = void (*)(const MatmulTile&);
 // (a weight type or shape it does not handle); the driver then uses the tile kernels.
 using BatchMatmulFn = bool (*)(ThreadPool& pool, const Tensor& w, const void* x, size_t x_stride, float* y, int64_t n);
 
+// One key block of one KV head for attention's row kernels: `n_keys` cache rows of
+// `head_dim` elements in the cache type, `row_stride` bytes apart, and the softmax weights
+// of the `group` query heads sharing the head, scores[g * score_stride + j] for key j.
+struct KvBlock {
+  const uint8_t* rows;
+  size_t row_stride;
+  int64_t n_keys;
+  int64_t group;
+  int64_t head_dim;
+  float* scores;
+  int64_t score_stride;
+};
+// scores[g, j] = scale * dot(key row j, query row g); the query rows are in the cache type's
+// vec_dot_type (f32 for f32/f16 caches, q8_0 for q8_0), q_stride bytes apart.
+using KvScoresFn = void (*)(const KvBlock& b, const void* q, size_t q_stride, float scale);
+// out[g * head_dim + i] += sum_j scores[g, j] * value row j [i].
+using KvAccumulateFn = void (*)(const KvBlock& b, float* out);
+struct KvKernels {
+  KvScoresFn scores = nullptr;
+  KvAccumulateFn accumulate = nullptr;
+};
+
 struct IsaKernels {
   Isa isa;
   // By dtype_index(weight type): the tile kernel for that weight type against activations in
@@ -56,12 +78,18 @@ struct IsaKernels {
   void (*axpy)(float a, const float* x, float* y, int64_t n) = nullptr;  // y += a * x
   void (*silu_mul)(float* gate, const float* up, int64_t n) = nullptr;   // gate = silu(gate) * up
   float (*exp_sum)(float* x, int64_t n, float shift) = nullptr;          // x = e^(x - shift), returns sum(x)
+  // By dtype_index(KV cache type): attention's row kernels for f32, f16 and q8_0 caches.
+  std::array<KvKernels, kDTypeCount> kv{};
 
   MatmulTileFn tile(DType w) const { return tiles[dtype_index(w)]; }
   void set_tile(DType w, MatmulTileFn fn) { tiles[dtype_index(w)] = fn; }
+  const KvKernels& kv_kernels(DType cache) const { return kv[dtype_index(cache)]; }
+  void set_kv_kernels(DType cache, KvKernels fns) { kv[dtype_index(cache)] = fns; }
 };
 
 const IsaKernels& generic_kernels();
+// The reference KV row kernels (through each cache type's QuantTraits), for tables without their own.
+void add_reference_kv_kernels(IsaKernels& k);
 #if defined(__x86_64__)
 const IsaKernels& avx2_kernels();
 const IsaKernels& avx512_kernels();

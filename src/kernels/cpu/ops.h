@@ -18,9 +18,11 @@ void rope(ThreadPool& pool, float* x, int64_t n_tokens, int64_t n_heads, int64_t
 void add(float* y, const float* x, int64_t n);
 void add_bias(float* y, const float* bias, int64_t rows, int64_t cols);
 
-// Per-thread score blocks and running softmax state for attention (one backend's; not re-entrant).
+// Attention's working memory (one backend's; not re-entrant): per thread, the score block,
+// running softmax state and converted query rows; the partial states of split key ranges.
 struct AttentionScratch {
-  std::vector<std::vector<float>> scores;
+  std::vector<std::vector<float>> thread;
+  std::vector<float> partial;
 };
 void attention(const IsaKernels& kernels, ThreadPool& pool, AttentionScratch& scratch, const float* q,
                const AttentionBatch& batch, int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, float scale,

@@ -125,6 +125,7 @@ const IsaKernels& neon_kernels() {
     k.set_tile(DType::F16, dispatch_tile<FloatTile<LoadF16>::Of>);
     k.set_tile(DType::Q8_0, dispatch_tile<QuantTile<BlockQ8_0>::Of>);
     k.set_tile(DType::Q4_0, dispatch_tile<QuantTile<BlockQ4_0>::Of>);
+    add_reference_kv_kernels(k);  // no NEON KV row kernels yet
     return k;
   }();
   return table;

@@ -224,6 +224,7 @@ const IsaKernels& avx2_kernels() {
     k.set_tile(DType::Q4_0, dispatch_tile<Q4Tile>);
     add_mlx_affine_tiles_avx2(k);
     add_k_quant_tiles_avx2(k);
+    add_kv_kernels_avx2(k);
     add_legacy_quant_tiles_avx2(k);
     return k;
   }();

@@ -9,6 +9,10 @@ namespace orchard::cpu {
 void add_mlx_affine_tiles_avx2(IsaKernels& k);
 void add_mlx_affine_tiles_avx512(IsaKernels& k);
 
+// Attention's KV row kernels for f32, f16 and q8_0 caches (kv_rows.h).
+void add_kv_kernels_avx2(IsaKernels& k);
+void add_kv_kernels_avx512(IsaKernels& k);
+
 // q4_1 / q5_0 / q5_1 / iq4_nl weights, and the q8_0 / q8_1 activation quantizers.
 void add_legacy_quant_tiles_avx2(IsaKernels& k);
 void add_legacy_quant_tiles_avx512(IsaKernels& k);
