@@ -76,8 +76,8 @@ void register_all() {
   };
   const ShapeName shapes[] = {{2048, 2048, "attn_2048x2048"}, {5632, 2048, "ffn_up_5632x2048"},
                               {2048, 5632, "ffn_down_2048x5632"}};
-  for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1, DType::IQ4_NL, DType::F16,
-                  DType::BF16, DType::F32}) {
+  for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1, DType::IQ4_NL, DType::Q4_K,
+                  DType::Q5_K, DType::Q6_K, DType::F16, DType::BF16, DType::F32}) {
     for (cpu::Isa isa : cpu::supported_isas())
       for (const ShapeName& s : shapes)
         for (int64_t n : {1, 64, 256, 512}) {
