@@ -1,17 +1,27 @@
 // orchard bench: prompt-processing and generation speed, measured like llama-bench. ppN
 // evaluates N random tokens from an empty cache (in --batch-size chunks, logits for the last
 // only); tgN decodes N tokens one at a time from an empty cache, logits every step. Each test
-// runs -r times after one warm-up pass; the table shows mean ± standard deviation.
+// runs -r times after one warm-up pass; reported are the median and standard deviation.
+//
+// Besides speed it reports what explains it: the bytes decode must read per token, the
+// machine's measured read bandwidth and so the decode roofline (bandwidth / bytes per token),
+// how far tg is from it, load time, peak RSS and the KV cache size.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <random>
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "core/error.h"
+#include "core/read_bandwidth.h"
 #include "generation_flags.h"
 #include "human_units.h"
+#include "kernels/cpu/isa.h"
 #include "models/kv_cache.h"
 #include "subcommand.h"
 
@@ -24,30 +34,46 @@ struct BenchFlags {
   std::vector<int> n_gen{128};
   int repetitions = 5;
   std::string output = "md";
+  bool json = false;
 };
 
 struct TestResult {
   std::string name;  // "pp512", "tg128"
   int n_prompt = 0, n_gen = 0;
   std::vector<double> tokens_per_second;
-  double mean() const {
-    double sum = 0;
-    for (double v : tokens_per_second) sum += v;
-    return sum / static_cast<double>(tokens_per_second.size());
+  double median() const {
+    std::vector<double> v = tokens_per_second;
+    std::sort(v.begin(), v.end());
+    const size_t n = v.size();
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
   }
   double stddev() const {
-    if (tokens_per_second.size() < 2) return 0;
-    const double m = mean();
+    const size_t n = tokens_per_second.size();
+    if (n < 2) return 0;
+    double mean = 0;
+    for (double v : tokens_per_second) mean += v / static_cast<double>(n);
     double sq = 0;
-    for (double v : tokens_per_second) sq += (v - m) * (v - m);
-    return std::sqrt(sq / static_cast<double>(tokens_per_second.size() - 1));
+    for (double v : tokens_per_second) sq += (v - mean) * (v - mean);
+    return std::sqrt(sq / static_cast<double>(n - 1));
   }
+};
+
+// What the run measured about the model and the machine, beside the tests.
+struct RunFacts {
+  std::string model_path, architecture, backend, isa;
+  size_t file_bytes = 0, model_bytes = 0, bytes_per_token = 0, kv_bytes = 0, rss_bytes = 0;
+  int64_t params = 0;
+  int threads = 0;
+  double load_s = 0, warmup_s = 0, read_bw = 0;  // read_bw in bytes/s
+  double roofline_tok_s() const { return read_bw / static_cast<double>(bytes_per_token); }
 };
 
 class Bench {
  public:
   Bench(Model& model, int batch_size, int64_t n_ctx)
       : model_(model), cache_(model.config(), n_ctx, 1), batch_size_(batch_size), rng_(1234) {}
+
+  size_t kv_bytes() const { return cache_.bytes(); }
 
   // Seconds to evaluate n random tokens from an empty cache.
   double prompt(int n) {
@@ -76,12 +102,13 @@ class Bench {
     return seconds_since(start);
   }
 
+  static double seconds_since(std::chrono::steady_clock::time_point start) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
+
  private:
   TokenId random_token() {
     return std::uniform_int_distribution<TokenId>(0, static_cast<TokenId>(model_.config().n_vocab - 1))(rng_);
-  }
-  static double seconds_since(std::chrono::steady_clock::time_point start) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   }
 
   Model& model_;
@@ -91,31 +118,102 @@ class Bench {
   std::vector<float> logits_;
 };
 
-void print_markdown(const LoadedModel& loaded, int threads, const std::vector<TestResult>& results) {
-  const std::string model = loaded.source->architecture + " " + human_bytes(loaded.source->file_bytes);
-  const double params = static_cast<double>(loaded.model->parameter_count()) / 1e9;
-  std::printf("| model | params | backend | threads | test | t/s |\n|---|---:|---|---:|---:|---:|\n");
-  for (const auto& r : results)
-    std::printf("| %s | %.2f B | %s | %d | %s | %.2f ± %.2f |\n", model.c_str(), params,
-                loaded.model->backend().name().c_str(), threads, r.name.c_str(), r.mean(), r.stddev());
+// VmHWM of /proc/self/status: the most resident memory this process has had (0 if unknown,
+// e.g. not Linux).
+size_t peak_rss_bytes() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.starts_with("VmHWM:")) return static_cast<size_t>(std::stoull(line.substr(6))) * 1024;
+  return 0;
 }
 
-void print_json(const LoadedModel& loaded, int threads, const std::vector<TestResult>& results) {
-  nlohmann::json out = nlohmann::json::array();
+// Weights one decode step reads: every tensor, except that of the token embedding only one
+// row is gathered (unless it is also the LM head, which reads all of it).
+size_t bytes_per_token(const Model& model) {
+  size_t bytes = 0;
+  for (const auto& [name, t] : model.source().tensors) {
+    const bool gathered = name == "token_embd.weight" && !model.config().tied_embeddings;
+    bytes += gathered ? t.row_bytes() : t.nbytes();
+  }
+  return bytes;
+}
+
+const TestResult* first(const std::vector<TestResult>& results, const char* prefix) {
   for (const auto& r : results)
-    out.push_back({{"model", loaded.source->path}, {"backend", loaded.model->backend().name()},
-                   {"threads", threads}, {"test", r.name}, {"n_prompt", r.n_prompt}, {"n_gen", r.n_gen},
-                   {"avg_ts", r.mean()}, {"stddev_ts", r.stddev()}, {"samples_ts", r.tokens_per_second}});
+    if (r.name.starts_with(prefix)) return &r;
+  return nullptr;
+}
+
+void print_markdown(const RunFacts& f, const std::vector<TestResult>& results) {
+  const std::string model = f.architecture + " " + human_bytes(f.model_bytes);
+  std::printf("| model | params | isa | threads | test | t/s (median ± sd) | of roofline |\n");
+  std::printf("|---|---:|---|---:|---:|---:|---:|\n");
+  for (const auto& r : results) {
+    const std::string roofline =
+        r.n_gen > 0 ? std::to_string(static_cast<int>(std::lround(100 * r.median() / f.roofline_tok_s()))) + " %" : "";
+    std::printf("| %s | %s | %s | %d | %s | %.2f ± %.2f | %s |\n", model.c_str(), human_count(f.params).c_str(),
+                f.isa.c_str(), f.threads, r.name.c_str(), r.median(), r.stddev(), roofline.c_str());
+  }
+  std::printf("\nread bandwidth %.1f GB/s (%d threads); decode reads %s/token: roofline %.1f tokens/s\n",
+              f.read_bw / 1e9, f.threads, human_bytes(f.bytes_per_token).c_str(), f.roofline_tok_s());
+  std::printf("load %.2f s, warm-up %.2f s, KV cache %s, peak RSS %s\n", f.load_s, f.warmup_s,
+              human_bytes(f.kv_bytes).c_str(), human_bytes(f.rss_bytes).c_str());
+}
+
+// One object: the first pp and tg test at the top level (the usual single -p/-n run), every
+// test with its samples under "tests".
+void print_json(const RunFacts& f, const std::vector<TestResult>& results) {
+  nlohmann::json out = {{"model", f.model_path},
+                        {"architecture", f.architecture},
+                        {"backend", f.backend},
+                        {"isa", f.isa},
+                        {"threads", f.threads},
+                        {"params", f.params},
+                        {"file_bytes", f.file_bytes},
+                        {"model_bytes", f.model_bytes},
+                        {"bytes_per_token", f.bytes_per_token},
+                        {"kv_bytes", f.kv_bytes},
+                        {"load_s", f.load_s},
+                        {"warmup_s", f.warmup_s},
+                        {"rss_bytes", f.rss_bytes},
+                        {"read_bw_gb_s", f.read_bw / 1e9},
+                        {"roofline_tok_s", f.roofline_tok_s()}};
+  if (const TestResult* pp = first(results, "pp")) {
+    out["n_prompt"] = pp->n_prompt;
+    out["pp_tok_s"] = pp->median();
+    out["pp_stddev"] = pp->stddev();
+  }
+  if (const TestResult* tg = first(results, "tg")) {
+    out["n_gen"] = tg->n_gen;
+    out["tg_tok_s"] = tg->median();
+    out["tg_stddev"] = tg->stddev();
+    out["roofline_frac"] = tg->median() / f.roofline_tok_s();
+  }
+  out["tests"] = nlohmann::json::array();
+  for (const auto& r : results)
+    out["tests"].push_back({{"test", r.name}, {"n_prompt", r.n_prompt}, {"n_gen", r.n_gen}, {"median_ts", r.median()},
+                            {"stddev_ts", r.stddev()}, {"samples_ts", r.tokens_per_second}});
   std::printf("%s\n", out.dump(2).c_str());
 }
 
+constexpr int kWarmupTokens = 4;
+
 int run_bench(const BenchFlags& flags) {
+  const auto positive = [](int n) { return n > 0; };
+  if (std::none_of(flags.n_prompt.begin(), flags.n_prompt.end(), positive) &&
+      std::none_of(flags.n_gen.begin(), flags.n_gen.end(), positive))
+    throw Error("bench: nothing to measure (-p and -n are both 0)");
+  RunFacts facts;
+  const auto load_start = std::chrono::steady_clock::now();
   LoadedModel loaded = load_model_from_flags(flags.model, /*need_tokenizer=*/false);
-  int64_t n_ctx = std::max(1, flags.model.ctx_size);
+  facts.load_s = Bench::seconds_since(load_start);
+
+  int64_t n_ctx = std::max(kWarmupTokens, flags.model.ctx_size);
   for (int n : flags.n_prompt) n_ctx = std::max<int64_t>(n_ctx, n);
   for (int n : flags.n_gen) n_ctx = std::max<int64_t>(n_ctx, n);
   Bench bench(*loaded.model, flags.model.batch_size, n_ctx);
-  bench.generate(4);  // warm-up: page in the weights, spin up the threads
+  facts.warmup_s = bench.generate(kWarmupTokens);  // page in the weights, spin up the threads
 
   std::vector<TestResult> results;
   for (int n : flags.n_prompt) {
@@ -130,9 +228,23 @@ int run_bench(const BenchFlags& flags) {
     for (int i = 0; i < flags.repetitions; ++i) r.tokens_per_second.push_back(n / bench.generate(n));
     results.push_back(std::move(r));
   }
-  const int threads = loaded.model->backend().n_threads();
-  if (flags.output == "json") print_json(loaded, threads, results);
-  else print_markdown(loaded, threads, results);
+
+  const Model& model = *loaded.model;
+  facts.model_path = loaded.source->path;
+  facts.architecture = loaded.source->architecture;
+  facts.backend = model.backend().name();
+  facts.isa = std::string(cpu::isa_name(cpu::selected_isa()));
+  facts.threads = model.backend().n_threads();
+  facts.params = model.parameter_count();
+  facts.file_bytes = loaded.source->file_bytes;
+  for (const auto& [name, t] : loaded.source->tensors) facts.model_bytes += t.nbytes();
+  facts.bytes_per_token = bytes_per_token(model);
+  facts.kv_bytes = bench.kv_bytes();
+  facts.rss_bytes = peak_rss_bytes();  // before the bandwidth buffer raises the high-water mark
+  facts.read_bw = cached_read_bandwidth(facts.threads);
+
+  if (flags.json || flags.output == "json") print_json(facts, results);
+  else print_markdown(facts, results);
   return 0;
 }
 
@@ -147,8 +259,11 @@ const Register registration{{"bench", "Measure prompt and generation tokens/s (l
       ->delimiter(',')
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
-  cmd.add_option("-r,--repetitions", flags->repetitions, "runs per test")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd.add_option("-r,--repetitions", flags->repetitions, "runs per test (after one warm-up)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   cmd.add_option("-o,--output", flags->output, "md or json")->capture_default_str()->check(CLI::IsMember({"md", "json"}));
+  cmd.add_flag("--json", flags->json, "same as -o json: one JSON object on stdout");
   return [flags] { return run_bench(*flags); };
 }}};
 
