@@ -11,9 +11,12 @@
 //
 // The byte dot: u (0..63) times x (-127..127) in adjacent pairs cannot saturate int16, so
 // pairs come from vpmaddubsw and are multiplied by the group's int16 scale while being summed
-// into int32 lanes. Only that last step differs between ISAs (`IntDot`, defined in each ISA
-// file's own namespace so no symbol built with one ISA's flags is shared, see tile_dispatch.h):
-//   IntDot::dot(acc, u, x, s)  acc + int32 lanes summing to sum_i u_i x_i s_(i/2) (s in int16)
+// into int32 lanes. Only that step and the spreading of the scales differ between ISAs
+// (`IntDot`, defined in each ISA file's own namespace so no symbol built with one ISA's flags
+// is shared, see tile_dispatch.h):
+//   IntDot::dot(acc, u, x, s)          acc + int32 lanes summing to sum_i u_i x_i s_(i/2) (s int16)
+//   IntDot::ScaleTable, scale_table(s) a row's 16 int16 group scales, ready for
+//   IntDot::pair_scales(table, k)      groups 2k and 2k + 1 over int16 lanes 0-7 and 8-15
 // AVX-512 has 32 vector registers and VNNI's vpdpwssd (multiply and accumulate in one); both
 // work on 256-bit vectors, where Intel's integer multipliers have the throughput of 512-bit
 // ones (two ports instead of one).
@@ -47,14 +50,19 @@ struct Bits {
   static __m256i u16(__m128i v) { return _mm256_cvtepu8_epi16(v); }
   static __m256i s16(__m128i v) { return _mm256_cvtepi8_epi16(v); }
   // q4_K / q5_K: the 8 scales and 8 mins of 32 elements, each repeated for both of its groups.
+  // unpack_k4_scales (quant/k_scales.h) on the three 32-bit words, in one vector: 16 bytes
+  // from the scales on (the last four are quants, unused).
   template <class Block>
   static void k4_scales(const Block& b, Scales& s) {
-    uint8_t scales[8], mins[8];
-    unpack_k4_scales(b.scales, scales, mins);
-    const __m128i sc = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(scales));
-    const __m128i mn = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(mins));
-    s.scale = u16(_mm_unpacklo_epi8(sc, sc));
-    s.corr = u16(_mm_unpacklo_epi8(mn, mn));
+    const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales));
+    const __m128i w2 = _mm_shuffle_epi32(q, 0xaa);
+    const __m128i nibbles = _mm_and_si128(_mm_srlv_epi32(w2, _mm_setr_epi32(0, 4, 0, 0)), _mm_set1_epi8(0x0f));
+    const __m128i top = _mm_and_si128(_mm_srli_epi32(q, 2), _mm_set1_epi8(0x30));  // bits 6-7 of words 0, 1 at 4-5
+    const __m128i high = _mm_or_si128(nibbles, top);                              // words: scales 4-7, mins 4-7
+    const __m128i low = _mm_and_si128(q, _mm_set1_epi8(0x3f));                     // words: scales 0-3, mins 0-3
+    const __m128i both = _mm_unpacklo_epi32(low, high);                            // bytes: 8 scales, 8 mins
+    s.scale = u16(_mm_unpacklo_epi8(both, both));
+    s.corr = u16(_mm_unpackhi_epi8(both, both));
     s.d = _cvtsh_ss(b.d);
     s.e = _cvtsh_ss(b.dmin);
   }
@@ -154,19 +162,6 @@ struct KQuantTile {
     return _mm_cvtss_f32(_mm_add_ss(s2, _mm_movehdup_ps(s2)));
   }
 
-  // The scales of groups 2k and 2k + 1 over int16 lanes 0-7 and 8-15: each group's int16 is
-  // doubled into an int32 and the two picked with one vpermd.
-  static __m256i pair_scales(const __m256i (&doubled)[2], int k) {
-    const int a = (2 * k) % 8;
-    return _mm256_permutevar8x32_epi32(doubled[k / 4], _mm256_setr_epi32(a, a, a, a, a + 1, a + 1, a + 1, a + 1));
-  }
-  static void double_scales(__m256i scale, __m256i (&doubled)[2]) {
-    for (int h = 0; h < 2; ++h) {
-      const __m256i v = _mm256_cvtepu16_epi32(h ? _mm256_extracti128_si256(scale, 1) : _mm256_castsi256_si128(scale));
-      doubled[h] = _mm256_or_si256(v, _mm256_slli_epi32(v, 16));
-    }
-  }
-
   template <int R, int T>
   struct Of {
     static void run(const MatmulTile& t) {
@@ -186,14 +181,13 @@ struct KQuantTile {
             _mm_prefetch(reinterpret_cast<const char*>(&w) + 1024 + line, _MM_HINT_T0);
           Scales s;
           F::prepare(w, s);
-          __m256i doubled[2];
-          double_scales(s.scale, doubled);
+          const typename IntDot::ScaleTable table = IntDot::scale_table(s.scale);
           __m256i isum[T];
           for (auto& v : isum) v = _mm256_setzero_si256();
 #pragma GCC unroll 8
           for (int k = 0; k < 8; ++k) {
             const __m256i u = F::quants(w, k);
-            const __m256i sc = pair_scales(doubled, k);
+            const __m256i sc = IntDot::pair_scales(table, k);
             for (int j = 0; j < T; ++j)
               isum[j] = IntDot::dot(isum[j], u, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[j][b].qs + 32 * k)), sc);
           }

@@ -16,6 +16,22 @@ struct IntDot {
   static __m256i dot(__m256i acc, __m256i u, __m256i x, __m256i s) {
     return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, x), s));
   }
+  // Each group's int16 doubled into an int32, so one vpermd picks two groups.
+  struct ScaleTable {
+    __m256i half[2];  // groups 0-7, 8-15
+  };
+  static ScaleTable scale_table(__m256i s) {
+    ScaleTable t;
+    for (int h = 0; h < 2; ++h) {
+      const __m256i v = _mm256_cvtepu16_epi32(h ? _mm256_extracti128_si256(s, 1) : _mm256_castsi256_si128(s));
+      t.half[h] = _mm256_or_si256(v, _mm256_slli_epi32(v, 16));
+    }
+    return t;
+  }
+  static __m256i pair_scales(const ScaleTable& t, int k) {
+    const int a = (2 * k) % 8;
+    return _mm256_permutevar8x32_epi32(t.half[k / 4], _mm256_setr_epi32(a, a, a, a, a + 1, a + 1, a + 1, a + 1));
+  }
 };
 
 struct V {

@@ -21,6 +21,13 @@ struct IntDot {
   static __m256i dot(__m256i acc, __m256i u, __m256i x, __m256i s) {
     return _mm256_dpwssd_epi32(acc, _mm256_maddubs_epi16(u, x), s);
   }
+  // vpermw picks any int16 lanes of the scales directly.
+  using ScaleTable = __m256i;
+  static ScaleTable scale_table(__m256i s) { return s; }
+  static __m256i pair_scales(ScaleTable t, int k) {
+    const short a = static_cast<short>(2 * k), b = static_cast<short>(2 * k + 1);
+    return _mm256_permutexvar_epi16(_mm256_setr_epi16(a, a, a, a, a, a, a, a, b, b, b, b, b, b, b, b), t);
+  }
 };
 
 struct V {
