@@ -1,6 +1,6 @@
-// The AVX-512 VNNI prompt-batch matmul (x86/panel_matmul_avx512.cpp) against an f64 dot of
+// The prompt-batch panel matmul (x86/panel_matmul_*.cpp, AVX-512 VNNI and AVX2) against an f64 dot of
 // the decoded weight and activation rows, for every int8-dot weight format: row counts that
-// leave a partial 16-row panel, token counts that leave a partial 8-token group, one and many
+// leave a partial panel (16 or 8 rows), token counts that leave a partial 8-token group, one and many
 // blocks, strided activation rows. Also the affine-u8 view it is built on, element by element
 // against each format's reference decoder.
 #include <gtest/gtest.h>
@@ -17,6 +17,7 @@
 #include "core/threadpool.h"
 #include "kernels/cpu/affine_u8.h"
 #include "kernels/cpu/isa.h"
+#include "kernels/cpu/kernels.h"
 #if defined(__x86_64__)
 #include "kernels/cpu/x86/panel_matmul.h"
 #endif
@@ -96,8 +97,12 @@ TEST(KernelsPanel, AffineU8ViewDecodesLikeTheReferenceCodecs) {
 }
 
 #if defined(__x86_64__)
-TEST(KernelsPanel, BatchMatmulMatchesDecodedDotProducts) {
-  if (!cpu::isa_supported(cpu::Isa::Avx512)) GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
+bool eight_bit(DType t) {
+  return t == DType::Q8_0 || t == DType::IQ4_NL || t == DType::MLX_Q8_G32 || t == DType::MLX_Q8_G64 ||
+         t == DType::MLX_Q8_G128;
+}
+
+void check_batch_matmul(cpu::BatchMatmulFn batch, bool takes_eight_bit) {
   ThreadPool pool(2);
   std::mt19937 rng(11);
   std::normal_distribution<float> normal(0.0f, 1.0f);
@@ -105,9 +110,11 @@ TEST(KernelsPanel, BatchMatmulMatchesDecodedDotProducts) {
   for (DType type : kTypes) {
     SCOPED_TRACE(std::string(dtype_name(type)));
     const DType act = quant_traits(type)->vec_dot_type;
-    if (act != DType::Q8_0 && act != DType::Q8_1 && act != DType::Q8_K) continue;  // no int8 dot yet
+    ASSERT_TRUE(act == DType::Q8_0 || act == DType::Q8_1 || act == DType::Q8_K) << dtype_name(act);
+    const bool takes = takes_eight_bit || !eight_bit(type);
     const int64_t block = std::max<int64_t>(dtype_info(type).block_size, dtype_info(act).block_size);
-    for (const auto& [rows, n, blocks] : {std::tuple<int64_t, int64_t, int64_t>{16, 8, 1}, {37, 13, 3}, {5, 1, 2}, {50, 21, 5}}) {
+    for (const auto& [rows, n, blocks] :
+         {std::tuple<int64_t, int64_t, int64_t>{16, 8, 1}, {37, 13, 3}, {5, 1, 2}, {50, 21, 5}}) {
       const int64_t k = blocks * block;
       const std::vector<uint8_t> wdata = random_rows(type, rows, k, rng);
       const Tensor w(type, {rows, k}, const_cast<uint8_t*>(wdata.data()));
@@ -119,7 +126,8 @@ TEST(KernelsPanel, BatchMatmulMatchesDecodedDotProducts) {
         quantize_row(act, xrow.data(), x.data() + t * x_stride, k);
       }
       std::vector<float> y(static_cast<size_t>(n * rows), NAN);
-      ASSERT_TRUE(cpu::avx512_panel::batch_matmul(pool, w, x.data(), x_stride, y.data(), n));
+      ASSERT_EQ(batch(pool, w, x.data(), x_stride, y.data(), n), takes);
+      if (!takes) break;
       std::vector<float> wd(static_cast<size_t>(k)), xd(static_cast<size_t>(k));
       for (int64_t t = 0; t < n; ++t) {
         dequantize_row(act, x.data() + t * x_stride, xd.data(), k);
@@ -135,9 +143,19 @@ TEST(KernelsPanel, BatchMatmulMatchesDecodedDotProducts) {
         }
       }
     }
-    ++tested;
+    tested += takes;
   }
-  EXPECT_GE(tested, 11);  // at least the legacy formats and MLX; k-quants once they have q8_K dots
+  EXPECT_GE(tested, takes_eight_bit ? 15 : 10);
+}
+
+TEST(KernelsPanel, Avx512BatchMatmulMatchesDecodedDotProducts) {
+  if (!cpu::isa_supported(cpu::Isa::Avx512)) GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
+  check_batch_matmul(cpu::avx512_panel::batch_matmul, true);
+}
+
+TEST(KernelsPanel, Avx2BatchMatmulMatchesDecodedDotProductsUpToSixBits) {
+  if (!cpu::isa_supported(cpu::Isa::Avx2)) GTEST_SKIP() << "no AVX2 on this CPU";
+  check_batch_matmul(cpu::avx2_panel::batch_matmul, false);
 }
 #endif
 
