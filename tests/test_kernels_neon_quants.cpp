@@ -1,22 +1,19 @@
 // The NEON tables' block-format tiles and activation quantizers. Checked here: the NEON
-// tables have them, and the MLX affine and k-quant tiles of every supported ISA's table match
-// the reference dot product (QuantTraits::vec_dot) for every tile size up to kTileRows x
-// kTileTokens (the i8mm tiles pair rows and tokens: odd sizes pair one with itself), one group
-// and many, strided rows. q4_1 / q5_0 / q5_1 / iq4_nl tiles and the q8_0 / q8_1 quantizers are
-// checked on every ISA by test_kernels_legacy_quants. On x86 the NEON cases skip; the tile
-// checks run on the x86 tables. scripts/test-aarch64.sh runs this under qemu-aarch64.
+// tables have them, and the MLX affine tiles of every supported ISA's table match the reference
+// dot product (QuantTraits::vec_dot) for every tile size up to kTileRows x kTileTokens (the
+// i8mm tiles pair rows and tokens: odd sizes pair one with itself), one group and many, strided
+// rows. The other formats' tiles and the q8_0 / q8_1 quantizers are checked on every ISA by
+// test_kernels_legacy_quants and test_kernels_k_quants. On x86 the NEON case skips and the MLX
+// check runs on the x86 tables. scripts/test-aarch64.sh runs all of them under qemu-aarch64.
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <cstddef>
-#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "kernels/cpu/isa.h"
 #include "kernels/cpu/kernels.h"
-#include "quant/blocks.h"
 #include "quant/quant.h"
 
 namespace orchard {
@@ -26,12 +23,13 @@ using cpu::Isa;
 
 constexpr DType kMlxTypes[] = {DType::MLX_Q4_G32, DType::MLX_Q4_G64, DType::MLX_Q4_G128,
                                DType::MLX_Q8_G32, DType::MLX_Q8_G64, DType::MLX_Q8_G128};
-constexpr DType kKQuantTypes[] = {DType::Q2_K, DType::Q3_K, DType::Q4_K, DType::Q5_K, DType::Q6_K};
 
 // Weight types the NEON tables must have tiles for.
 constexpr DType kNeonTiles[] = {DType::Q8_0,       DType::Q4_0,       DType::Q4_1,       DType::Q5_0,
                                 DType::Q5_1,       DType::IQ4_NL,     DType::MLX_Q4_G32, DType::MLX_Q4_G64,
-                                DType::MLX_Q4_G128, DType::MLX_Q8_G32, DType::MLX_Q8_G64, DType::MLX_Q8_G128};
+                                DType::MLX_Q4_G128, DType::MLX_Q8_G32, DType::MLX_Q8_G64, DType::MLX_Q8_G128,
+                                DType::Q2_K,       DType::Q3_K,       DType::Q4_K,       DType::Q5_K,
+                                DType::Q6_K};
 
 std::vector<Isa> neon_isas() {
   std::vector<Isa> out;
@@ -51,39 +49,12 @@ TEST(KernelsNeonQuants, NeonTablesHaveTilesAndQuantizers) {
   }
 }
 
-void put_f16(uint8_t* p, float v) {
-  const uint16_t h = f32_to_f16(v);
-  std::memcpy(p, &h, 2);
-}
-
-// One weight row of n elements: MLX rows encoded from floats (offset per row: biases of both
-// signs), k-quant rows random bytes (every quant and packed scale pattern) with small f16
-// super-block scales of both signs.
+// One MLX weight row of n elements, encoded from floats offset per row (biases of both signs).
 void random_weights(DType t, uint8_t* row, int64_t n, int r, std::mt19937& rng) {
-  const QuantTraits* traits = quant_traits(t);
-  if (traits->from_float) {
-    std::normal_distribution<float> normal(static_cast<float>(r) - 1.5f, 1.0f);
-    std::vector<float> v(static_cast<size_t>(n));
-    for (auto& e : v) e = normal(rng);
-    traits->from_float(v.data(), row, n);
-    return;
-  }
-  const size_t bytes = row_bytes(t, n), block = dtype_info(t).type_size;
-  for (size_t i = 0; i < bytes; ++i) row[i] = static_cast<uint8_t>(rng());
-  // Where each k-quant block keeps its f16 scale d (and dmin right after it, for those with one).
-  size_t d = 0;
-  bool has_dmin = true;
-  switch (t) {
-    case DType::Q2_K: d = offsetof(BlockQ2_K, d); break;
-    case DType::Q3_K: d = offsetof(BlockQ3_K, d), has_dmin = false; break;
-    case DType::Q6_K: d = offsetof(BlockQ6_K, d), has_dmin = false; break;
-    default: d = 0; break;  // q4_K, q5_K: d, dmin first
-  }
-  std::uniform_real_distribution<float> scale(-0.01f, 0.01f);
-  for (size_t b = 0; b < bytes; b += block) {
-    put_f16(row + b + d, scale(rng));
-    if (has_dmin) put_f16(row + b + d + 2, scale(rng));
-  }
+  std::normal_distribution<float> normal(static_cast<float>(r) - 1.5f, 1.0f);
+  std::vector<float> v(static_cast<size_t>(n));
+  for (auto& e : v) e = normal(rng);
+  quantize_row(t, v.data(), row, n);
 }
 
 // Sum of |w_i x_i| over the decoded rows: the size of the terms both sides add in float.
@@ -96,7 +67,7 @@ double magnitude(DType w_type, const uint8_t* w, DType act, const uint8_t* x, in
   return m;
 }
 
-// Every tile of `type` in each supported ISA's table (where it has one) against vec_dot.
+// Every MLX tile of `type` in each supported ISA's table (where it has one) against vec_dot.
 void check_tiles(DType type) {
   std::mt19937 rng(static_cast<unsigned>(type) + 3);
   std::normal_distribution<float> normal(0.0f, 1.0f);
@@ -142,12 +113,9 @@ void check_tiles(DType type) {
   }
 }
 
+// (test_kernels_mlx checks the x86 tiles through their add_* functions.)
 TEST(KernelsNeonQuants, MlxAffineTilesMatchTheReferenceDot) {
   for (DType type : kMlxTypes) check_tiles(type);
-}
-
-TEST(KernelsNeonQuants, KQuantTilesMatchTheReferenceDot) {
-  for (DType type : kKQuantTypes) check_tiles(type);
 }
 
 }  // namespace

@@ -144,6 +144,7 @@ const IsaKernels& neon_kernels() {
     k.set_tile(DType::MLX_Q8_G32, dispatch_tile<QuantTile<MlxAffine<8, 32>>::Of>);
     k.set_tile(DType::MLX_Q8_G64, dispatch_tile<QuantTile<MlxAffine<8, 64>>::Of>);
     k.set_tile(DType::MLX_Q8_G128, dispatch_tile<QuantTile<MlxAffine<8, 128>>::Of>);
+    add_k_quant_tiles_neon(k);
     add_q8_activation_quantizers_neon(k);
     add_reference_kv_kernels(k);  // no NEON KV row kernels yet
     return k;
