@@ -43,9 +43,21 @@ TEST(CliInfo, ReportsSizesHyperparametersAndMemory) {
   EXPECT_EQ(j["kv_heads"], 2);
   EXPECT_EQ(j["head_size"], 16);
   EXPECT_EQ(j["vocab_size"], 4);
-  // K and V: layers * tokens * kv_heads * head_size * 2 * sizeof(float)
-  EXPECT_EQ(j["kv_cache_bytes_at_context"], 2 * 1024 * 2 * 16 * 2 * 4);
-  EXPECT_EQ(j["kv_cache_bytes_at_4096"], 2 * 4096 * 2 * 16 * 2 * 4);
+  // K and V in f16 (the default cache): layers * tokens * kv_heads * head_size * 2 * 2 bytes
+  EXPECT_EQ(j["kv_cache_type"], "f16");
+  EXPECT_EQ(j["kv_cache_bytes_at_context"], 2 * 1024 * 2 * 16 * 2 * 2);
+  EXPECT_EQ(j["kv_cache_bytes_at_4096"], 2 * 4096 * 2 * 16 * 2 * 2);
+  auto f32 = test::run_command(test::orchard_bin().string() + " info --json --kv-type f32 " + path.string());
+  ASSERT_EQ(f32.status, 0) << f32.out;
+  EXPECT_EQ(nlohmann::json::parse(f32.out)["kv_cache_bytes_at_4096"], 2 * 4096 * 2 * 16 * 2 * 4);
+  // A q8_0 cache needs heads of whole 32-blocks: unknown for head size 16.
+  auto q8 = test::run_command(test::orchard_bin().string() + " info --json --kv-type q8_0 " + path.string());
+  ASSERT_EQ(q8.status, 0) << q8.out;
+  EXPECT_TRUE(nlohmann::json::parse(q8.out)["kv_cache_bytes_at_4096"].is_null());
+  auto bad = test::run_command(test::orchard_bin().string() + " info --kv-type q4_0 " + path.string() + " 2>&1");
+  EXPECT_NE(bad.status, 0);
+  EXPECT_NE(bad.out.find("f32"), std::string::npos) << bad.out;  // the choices are listed
+  EXPECT_NE(bad.out.find("q8_0"), std::string::npos) << bad.out;
   EXPECT_EQ(j["tokenizer"], "llama");
   EXPECT_EQ(j["chat_template"], true);
 

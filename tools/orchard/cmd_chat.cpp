@@ -59,7 +59,7 @@ class LineReader {
 
 int run_chat(const ChatFlags& flags) {
   LoadedModel loaded = load_model_from_flags(flags.model);
-  KvCache cache(loaded.model->config(), context_size(flags.model, *loaded.model), 1);
+  KvCache cache = make_kv_cache(flags.model, *loaded.model);
   Generator generator(*loaded.model, cache, flags.model.batch_size);
   ChatSession session(loaded, generator, flags.system);
 

@@ -76,7 +76,7 @@ int run_generate(const GenerateFlags& flags) {
   options.ignore_eos = flags.ignore_eos;
   options.cancel = &install_interrupt_flag();
 
-  KvCache cache(loaded.model->config(), context_size(flags.model, *loaded.model), 1);
+  KvCache cache = make_kv_cache(flags.model, *loaded.model);
   Generator generator(*loaded.model, cache, flags.model.batch_size);
   Sequence sequence(0, prompt, options, *loaded.tokenizer, loaded.eog_ids);
   ProgressBar progress("prompt", "tokens", static_cast<int64_t>(prompt.size()));

@@ -7,8 +7,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/dtype.h"
+#include "generation_flags.h"
 #include "io/model_source.h"
 #include "human_units.h"
+#include "models/kv_cache.h"
 #include "subcommand.h"
 
 namespace orchard::cli {
@@ -29,13 +32,16 @@ struct ModelInfo {
   std::optional<int64_t> context, layers, heads, kv_heads, embedding, feed_forward, vocab, key_length, value_length;
   std::string tokenizer;  // tokenizer.ggml.model or tokenizer.json model.type; empty when unknown
   bool chat_template = false;
+  DType kv_type = kDefaultKvType;  // of the estimate: --kv-type
 
-  // f32 K and V for every layer at `tokens` positions, one sequence.
+  // K and V in kv_type for every layer at `tokens` positions, one sequence.
   std::optional<uint64_t> kv_cache_bytes(int64_t tokens) const {
     for (const auto& v : {layers, kv_heads, key_length, value_length})
       if (!v || *v <= 0) return std::nullopt;
+    const int64_t block = dtype_info(kv_type).block_size;
+    if (*key_length % block != 0 || *value_length % block != 0) return std::nullopt;  // the cache cannot hold it
     return static_cast<uint64_t>(*layers) * static_cast<uint64_t>(tokens) * static_cast<uint64_t>(*kv_heads) *
-           static_cast<uint64_t>(*key_length + *value_length) * sizeof(float);
+           (row_bytes(kv_type, *key_length) + row_bytes(kv_type, *value_length));
   }
 };
 
@@ -87,7 +93,7 @@ std::string memory_line(const ModelInfo& info, int64_t tokens) {
   auto kv = info.kv_cache_bytes(tokens);
   if (!kv) return human_bytes(info.weight_bytes) + " weights (KV cache size unknown)";
   return human_bytes(info.weight_bytes + *kv) + " (" + human_bytes(info.weight_bytes) + " weights + " + human_bytes(*kv) +
-         " f32 KV cache for " + std::to_string(tokens) + " tokens)";
+         " " + std::string(dtype_name(info.kv_type)) + " KV cache for " + std::to_string(tokens) + " tokens)";
 }
 
 void print_text(const std::string& path, const ModelInfo& info) {
@@ -132,6 +138,7 @@ void print_json(const std::string& path, const ModelInfo& info) {
   put("feed_forward", info.feed_forward);
   put("vocab_size", info.vocab);
   auto kv_at = [&](int64_t tokens) { auto kv = info.kv_cache_bytes(tokens); return kv ? nlohmann::json(*kv) : nullptr; };
+  j["kv_cache_type"] = dtype_name(info.kv_type);
   if (info.context) j["kv_cache_bytes_at_context"] = kv_at(*info.context);
   j["kv_cache_bytes_at_4096"] = kv_at(4096);
   j["tokenizer"] = info.tokenizer;
@@ -145,11 +152,14 @@ const Register kInfo{{
     [](CLI::App& cmd) -> std::function<int()> {
       auto path = std::make_shared<std::string>();
       auto json = std::make_shared<bool>(false);
+      auto kv_type = std::make_shared<std::string>("f16");
       cmd.add_option("model", *path, "GGUF file or Hugging Face model folder")->required();
       cmd.add_flag("--json", *json, "Print one JSON object instead of text");
-      return [path, json] {
+      add_kv_type_option(cmd, *kv_type);
+      return [path, json, kv_type] {
         ModelSource src = open_model(*path);
         ModelInfo info = describe(src);
+        info.kv_type = kv_type_from_name(*kv_type);
         if (*json) print_json(*path, info);
         else print_text(*path, info);
         return 0;

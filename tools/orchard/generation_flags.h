@@ -10,6 +10,7 @@
 
 #include "generate/generator.h"
 #include "generate/loaded_model.h"
+#include "models/kv_cache.h"
 
 namespace orchard::cli {
 
@@ -19,11 +20,16 @@ struct ModelFlags {
   std::string quantize;  // "", "q8_0", "q4_0": quantize on load
   int ctx_size = 0;     // 0: the model's context length, at most 4096
   int batch_size = 512;
+  std::string kv_type = "f16";  // KV cache element type: f32, f16 or q8_0
 };
 void add_model_flags(CLI::App& cmd, ModelFlags& flags);
+// --kv-type f32|f16|q8_0 into `kv_type` (also used by `orchard info` for its memory estimate).
+void add_kv_type_option(CLI::App& cmd, std::string& kv_type);
 LoadedModel load_model_from_flags(const ModelFlags& flags, bool need_tokenizer = true);
 // The context to allocate: --ctx-size, else min(model context length, 4096).
 int64_t context_size(const ModelFlags& flags, const Model& model);
+// The KV cache for one sequence of context_size() positions, in --kv-type.
+KvCache make_kv_cache(const ModelFlags& flags, const Model& model);
 
 class SamplingFlags {
  public:
