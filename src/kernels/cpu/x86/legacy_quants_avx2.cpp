@@ -1,7 +1,8 @@
-// AVX2 tiles for q4_1 / q5_0 / q5_1 / iq4_nl weights (the kernel is legacy_quant_tile.h) and
-// the q8_0 / q8_1 activation quantizers (q8_activations.h). vpmaddubsw (unsigned x signed
-// bytes, pairs summed into saturating int16) takes 4- and 5-bit quants as they are; iq4_nl's
-// signed code book values use the sign trick. 16 registers: tiles go two tokens at a time.
+// AVX2 tiles for q4_0 / q4_1 / q5_0 / q5_1 / q8_0 / iq4_nl weights (the kernel is
+// legacy_quant_tile.h) and the q8_0 / q8_1 activation quantizers (q8_activations.h).
+// vpmaddubsw (unsigned x signed bytes, pairs summed into saturating int16) takes 4- and 5-bit
+// quants as they are; q8_0's and iq4_nl's signed values use the sign trick. 16 registers:
+// tiles go two tokens at a time.
 #include "kernels/cpu/x86/legacy_quant_tile.h"
 #include "kernels/cpu/x86/q8_activations.h"
 #include "kernels/cpu/x86/tile_dispatch.h"
@@ -87,10 +88,12 @@ namespace orchard::cpu {
 
 void add_legacy_quant_tiles_avx2(IsaKernels& k) {
   using legacy_avx2::Simd;
+  k.set_tile(DType::Q4_0, dispatch_tile<legacy::LegacyQuantTile<Simd, legacy::Q4_0>::Of>);
   k.set_tile(DType::Q4_1, dispatch_tile<legacy::LegacyQuantTile<Simd, legacy::Q4_1>::Of>);
   k.set_tile(DType::Q5_0, dispatch_tile<legacy::LegacyQuantTile<Simd, legacy::Q5_0>::Of>);
   k.set_tile(DType::Q5_1, dispatch_tile<legacy::LegacyQuantTile<Simd, legacy::Q5_1>::Of>);
   k.set_tile(DType::IQ4_NL, dispatch_tile<legacy::LegacyQuantTile<Simd, legacy::IQ4_NL>::Of>);
+  k.set_tile(DType::Q8_0, dispatch_tile<legacy::LegacyQuantTile<Simd, legacy::Q8_0>::Of>);
   using Quantize = legacy::Q8Activations<legacy_avx2::V>;
   k.quantize_activations[dtype_index(DType::Q8_0)] = Quantize::q8_0;
   k.quantize_activations[dtype_index(DType::Q8_1)] = Quantize::q8_1;

@@ -1,7 +1,7 @@
-// AVX-512 VNNI tiles for q4_1 / q5_0 / q5_1 / iq4_nl weights (the kernel is
+// AVX-512 VNNI tiles for q4_0 / q4_1 / q5_0 / q5_1 / q8_0 / iq4_nl weights (the kernel is
 // legacy_quant_tile.h) and the q8_0 / q8_1 activation quantizers (q8_activations.h). Two
 // consecutive blocks share one 512-bit register; vpdpbusd (unsigned x signed bytes, groups of
-// four summed into int32, no saturation) takes iq4_nl's code book biased by +128. 32 registers
+// four summed into int32, no saturation) takes q8_0's and iq4_nl's signed values biased by +128. 32 registers
 // hold a whole 4 x 4 tile of accumulators.
 #include <immintrin.h>
 
@@ -71,10 +71,12 @@ namespace orchard::cpu {
 
 void add_legacy_quant_tiles_avx512(IsaKernels& k) {
   using legacy_avx512::Simd;
+  k.set_tile(DType::Q4_0, dispatch_tile<legacy::LegacyQuantTile<Simd, legacy::Q4_0>::Of>);
   k.set_tile(DType::Q4_1, dispatch_tile<legacy::LegacyQuantTile<Simd, legacy::Q4_1>::Of>);
   k.set_tile(DType::Q5_0, dispatch_tile<legacy::LegacyQuantTile<Simd, legacy::Q5_0>::Of>);
   k.set_tile(DType::Q5_1, dispatch_tile<legacy::LegacyQuantTile<Simd, legacy::Q5_1>::Of>);
   k.set_tile(DType::IQ4_NL, dispatch_tile<legacy::LegacyQuantTile<Simd, legacy::IQ4_NL>::Of>);
+  k.set_tile(DType::Q8_0, dispatch_tile<legacy::LegacyQuantTile<Simd, legacy::Q8_0>::Of>);
   using Quantize = legacy::Q8Activations<legacy_avx512::V>;
   k.quantize_activations[dtype_index(DType::Q8_0)] = Quantize::q8_0;
   k.quantize_activations[dtype_index(DType::Q8_1)] = Quantize::q8_1;

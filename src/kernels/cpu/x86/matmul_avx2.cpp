@@ -1,5 +1,7 @@
-// AVX2 + FMA + F16C kernels. AVX2 has 16 vector registers, so a tile is computed two tokens
-// at a time (R x 2 accumulators plus R weight vectors stay in registers).
+// AVX2 + FMA + F16C kernels: the float-weight tiles, attention's vector helpers, and the table
+// (the quantized formats' tiles are registered from their own files, tile_sets.h). AVX2 has
+// 16 vector registers, so a tile is computed two tokens at a time (R x 2 accumulators plus R
+// weight vectors stay in registers).
 #include <immintrin.h>
 
 #include <algorithm>
@@ -8,7 +10,6 @@
 #include "kernels/cpu/vector_math.h"
 #include "kernels/cpu/x86/tile_dispatch.h"
 #include "kernels/cpu/x86/tile_sets.h"
-#include "quant/blocks.h"
 
 // Everything here lives in its own namespace: code built with avx2 flags must never share a
 // symbol name with code built for another ISA, or the linker could merge the two.
@@ -22,21 +23,12 @@ inline float hsum(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
-inline float half(uint16_t h) { return _cvtsh_ss(h); }
-
 // Weight rows are streamed once per token (decode): prefetching ~1 KB ahead of each of a
 // tile's row streams keeps more memory requests in flight than the hardware prefetcher does.
 inline void prefetch_ahead(const void* p) { _mm_prefetch(static_cast<const char*>(p) + 1024, _MM_HINT_T0); }
 
 const float* act_row(const MatmulTile& t, int j) {
   return reinterpret_cast<const float*>(static_cast<const uint8_t*>(t.x) + j * t.x_stride);
-}
-template <class Block>
-const Block* weight_row(const MatmulTile& t, int r) {
-  return reinterpret_cast<const Block*>(t.w + r * t.w_stride);
-}
-const BlockQ8_0* q8_row(const MatmulTile& t, int j) {
-  return reinterpret_cast<const BlockQ8_0*>(static_cast<const uint8_t*>(t.x) + j * t.x_stride);
 }
 
 // Runs Pass<R, T2>(tile, first token) over the tile's tokens two at a time.
@@ -98,98 +90,6 @@ struct FloatTile {
   };
 };
 
-// ---- q8_0 / q4_0 weights, q8_0 activations ----
-// maddubs multiplies unsigned by signed bytes and adds pairs into int16; the pair sums must not
-// saturate. q8_0 x q8_0 uses the sign trick: |w| (unsigned) times x with w's sign moved onto
-// it, at most 2 * 128 * 127 < 32768. q4_0 weights are stored as q + 8 in 0..15 (unsigned);
-// w.x = (q+8).x - 8 * sum(x), and the correction depends on the token only.
-
-inline __m256 int_sum_to_float(__m256i pairs16) {
-  return _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs16, _mm256_set1_epi16(1)));
-}
-
-inline __m256i unpack_nibbles(const uint8_t* qs) {
-  const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
-  const __m256i both = _mm256_set_m128i(_mm_srli_epi16(packed, 4), packed);  // low nibbles then high
-  return _mm256_and_si256(both, _mm256_set1_epi8(0x0f));
-}
-
-template <int R, int T>
-struct Q8Pass {
-  static void run(const MatmulTile& t, int j0) {
-    __m256 acc[R][T];
-    for (auto& row : acc)
-      for (auto& a : row) a = _mm256_setzero_ps();
-    const BlockQ8_0* w[R];
-    const BlockQ8_0* x[T];
-    for (int r = 0; r < R; ++r) w[r] = weight_row<BlockQ8_0>(t, r);
-    for (int j = 0; j < T; ++j) x[j] = q8_row(t, j0 + j);
-    for (int64_t b = 0; b < t.k / kQK; ++b) {
-      __m256i xq[T];
-      float dx[T];
-      for (int j = 0; j < T; ++j) {
-        xq[j] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[j][b].qs));
-        dx[j] = half(x[j][b].d);
-      }
-      for (int r = 0; r < R; ++r) {
-        prefetch_ahead(&w[r][b]);
-        const __m256i wq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w[r][b].qs));
-        const __m256i wabs = _mm256_sign_epi8(wq, wq);
-        const float dw = half(w[r][b].d);
-        for (int j = 0; j < T; ++j) {
-          const __m256 dot = int_sum_to_float(_mm256_maddubs_epi16(wabs, _mm256_sign_epi8(xq[j], wq)));
-          acc[r][j] = _mm256_fmadd_ps(dot, _mm256_set1_ps(dw * dx[j]), acc[r][j]);
-        }
-      }
-    }
-    for (int r = 0; r < R; ++r)
-      for (int j = 0; j < T; ++j) t.y[(j0 + j) * t.y_stride + r] = hsum(acc[r][j]);
-  }
-};
-
-template <int R, int T>
-struct Q4Pass {
-  static void run(const MatmulTile& t, int j0) {
-    __m256 acc[R][T];
-    for (auto& row : acc)
-      for (auto& a : row) a = _mm256_setzero_ps();
-    const BlockQ4_0* w[R];
-    const BlockQ8_0* x[T];
-    for (int r = 0; r < R; ++r) w[r] = weight_row<BlockQ4_0>(t, r);
-    for (int j = 0; j < T; ++j) x[j] = q8_row(t, j0 + j);
-    const __m256i eights = _mm256_set1_epi8(8);
-    for (int64_t b = 0; b < t.k / kQK; ++b) {
-      __m256i xq[T], offset[T];
-      float dx[T];
-      for (int j = 0; j < T; ++j) {
-        xq[j] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[j][b].qs));
-        offset[j] = _mm256_maddubs_epi16(eights, xq[j]);  // 8 * x, in int16 pairs
-        dx[j] = half(x[j][b].d);
-      }
-      for (int r = 0; r < R; ++r) {
-        prefetch_ahead(&w[r][b]);
-        const __m256i wq = unpack_nibbles(w[r][b].qs);
-        const float dw = half(w[r][b].d);
-        for (int j = 0; j < T; ++j) {
-          const __m256i pairs = _mm256_sub_epi16(_mm256_maddubs_epi16(wq, xq[j]), offset[j]);
-          acc[r][j] = _mm256_fmadd_ps(int_sum_to_float(pairs), _mm256_set1_ps(dw * dx[j]), acc[r][j]);
-        }
-      }
-    }
-    for (int r = 0; r < R; ++r)
-      for (int j = 0; j < T; ++j) t.y[(j0 + j) * t.y_stride + r] = hsum(acc[r][j]);
-  }
-};
-
-template <int R, int T>
-struct Q8Tile {
-  static void run(const MatmulTile& t) { in_token_pairs<R, T, Q8Pass>(t); }
-};
-template <int R, int T>
-struct Q4Tile {
-  static void run(const MatmulTile& t) { in_token_pairs<R, T, Q4Pass>(t); }
-};
-
 // ---- vector helpers for attention ----
 
 float dot(const float* a, const float* b, int64_t n) {
@@ -220,8 +120,6 @@ const IsaKernels& avx2_kernels() {
     k.set_tile(DType::F32, dispatch_tile<FloatTile<LoadF32>::Of>);
     k.set_tile(DType::F16, dispatch_tile<FloatTile<LoadF16>::Of>);
     k.set_tile(DType::BF16, dispatch_tile<FloatTile<LoadBF16>::Of>);
-    k.set_tile(DType::Q8_0, dispatch_tile<Q8Tile>);
-    k.set_tile(DType::Q4_0, dispatch_tile<Q4Tile>);
     add_mlx_affine_tiles_avx2(k);
     add_k_quant_tiles_avx2(k);
     add_kv_kernels_avx2(k);

@@ -1,5 +1,5 @@
 #pragma once
-// Tile sets beyond the core f32/f16/bf16/q8_0/q4_0 ones, one family per file
+// Tile sets beyond the float-weight ones (f32/f16/bf16), one family per file
 // (<family>_<isa>.cpp); each add_* registers its tiles into that ISA's table.
 #include "kernels/cpu/kernels.h"
 
@@ -13,7 +13,8 @@ void add_mlx_affine_tiles_avx512(IsaKernels& k);
 void add_kv_kernels_avx2(IsaKernels& k);
 void add_kv_kernels_avx512(IsaKernels& k);
 
-// q4_1 / q5_0 / q5_1 / iq4_nl weights, and the q8_0 / q8_1 activation quantizers.
+// The 32-element formats (q4_0 / q4_1 / q5_0 / q5_1 / q8_0 / iq4_nl) against q8_0 or q8_1
+// activations, and the q8_0 / q8_1 activation quantizers.
 void add_legacy_quant_tiles_avx2(IsaKernels& k);
 void add_legacy_quant_tiles_avx512(IsaKernels& k);
 
