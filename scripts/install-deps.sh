@@ -11,7 +11,9 @@ DEBIAN_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev lld-14
   python3 python3-numpy python3-torch python3-jinja2 python3-matplotlib libopenblas0-pthread
-  g++-aarch64-linux-gnu qemu-user
+  # scripts/test-aarch64.sh: the cross compiler, the emulator, and GoogleTest's sources in
+  # /usr/src/googletest (built for the target; libgtest-dev pulls the package in anyway).
+  g++-aarch64-linux-gnu qemu-user googletest
   $(command -v npm >/dev/null || echo nodejs npm)
 )
 

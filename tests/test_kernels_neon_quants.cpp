@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <random>
 #include <string>
 #include <vector>
@@ -30,6 +31,14 @@ constexpr DType kNeonTiles[] = {DType::Q8_0,       DType::Q4_0,       DType::Q4_
                                 DType::MLX_Q4_G128, DType::MLX_Q8_G32, DType::MLX_Q8_G64, DType::MLX_Q8_G128,
                                 DType::Q2_K,       DType::Q3_K,       DType::Q4_K,       DType::Q5_K,
                                 DType::Q6_K};
+
+// scripts/test-aarch64.sh runs this under qemu CPU models with and without the dot product and
+// i8mm extensions and names the level the hwcaps detection must pick on each.
+TEST(KernelsNeonQuants, DetectsTheBestIsaOfTheCpu) {
+  const char* want = std::getenv("ORCHARD_EXPECT_BEST_ISA");
+  if (!want) GTEST_SKIP() << "ORCHARD_EXPECT_BEST_ISA not set (scripts/test-aarch64.sh sets it per qemu CPU model)";
+  EXPECT_EQ(cpu::isa_name(cpu::best_isa()), want);
+}
 
 std::vector<Isa> neon_isas() {
   std::vector<Isa> out;
