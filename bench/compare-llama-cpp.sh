@@ -7,9 +7,12 @@
 #
 #   bench/compare-llama-cpp.sh [-b BUILD_DIR] [-t THREADS] [-p PROMPT] [-n GEN] [-r ROUNDS]
 #                              [-c CACHE_DIR] [-o RESULTS.json] [-g PLOT.png] [-f FORMATS] [-m PRESETS]
+#                              [-T SECONDS]
 #
 # Defaults: build/, 2 threads, pp512, tg128, 3 rounds, BUILD_DIR/test-cache, docs/benchmarks.json,
-# docs/benchmarks.png, formats q8_0,q4_0,q4_k_m, presets tinyllama-1.1b,llama-3.2-1b.
+# docs/benchmarks.png, formats q8_0,q4_0,q4_k_m, presets tinyllama-1.1b,llama-3.2-1b, no time
+# limit per engine run (-T: a run that takes longer is recorded as failed, e.g. on a loaded
+# machine where llama.cpp's spinning threads crawl).
 # Models: random weights with the exact shapes of TinyLlama-1.1B (Llama 2 SPM vocab) and
 # Llama-3.2-1B (128256-row embedding; the GPT-2 BPE vocab padded to it, as speed does not
 # depend on the token strings), written once by `orchard testmodel` into CACHE_DIR under names
@@ -23,8 +26,8 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 build="$here/build"
 threads=2 pp=512 tg=128 rounds=3 cache="" results="$here/docs/benchmarks.json" plot="$here/docs/benchmarks.png"
-formats="q8_0,q4_0,q4_k_m" presets="tinyllama-1.1b,llama-3.2-1b"
-while getopts "b:t:p:n:r:c:o:g:f:m:" opt; do
+formats="q8_0,q4_0,q4_k_m" presets="tinyllama-1.1b,llama-3.2-1b" limit=0
+while getopts "b:t:p:n:r:c:o:g:f:m:T:" opt; do
   case "$opt" in
     b) build="$OPTARG" ;;
     t) threads="$OPTARG" ;;
@@ -36,7 +39,8 @@ while getopts "b:t:p:n:r:c:o:g:f:m:" opt; do
     g) plot="$OPTARG" ;;
     f) formats="$OPTARG" ;;
     m) presets="$OPTARG" ;;
-    *) sed -n '2,20p' "$0"; exit 2 ;;
+    T) limit="$OPTARG" ;;
+    *) sed -n '2,24p' "$0"; exit 2 ;;
   esac
 done
 
@@ -90,21 +94,23 @@ for preset in ${presets//,/ }; do
   done
 done
 
+failure() { [[ "$1" == 124 ]] && echo "timed out after $limit s" || echo "exit $1: $(tail -n 1 <<<"$2")"; }
+
 # Interleaved rounds. A failing run is recorded with its error and does not stop the others.
 for ((round = 1; round <= rounds; round++)); do
   for entry in "${available[@]}"; do
     IFS='|' read -r name file <<<"$entry"
     echo "round $round/$rounds: $name" >&2
-    if out="$("$orchard" bench -m "$file" -t "$threads" -p "$pp" -n "$tg" -r 1 --json 2>&1 >"$raw.run")"; then
+    if out="$(timeout "$limit" "$orchard" bench -m "$file" -t "$threads" -p "$pp" -n "$tg" -r 1 --json 2>&1 >"$raw.run")"; then
       record kind sample engine orchard model "$name" round "$round" json "$(cat "$raw.run")"
     else
-      record kind error engine orchard model "$name" round "$round" reason "$(tail -n 1 <<<"$out")"
+      record kind error engine orchard model "$name" round "$round" reason "$(failure $? "$out")"
     fi
-    if out="$(ORCHARD_PEER_DIR="$peer_dir" node "$peer" bench "$file" --pp "$pp" --tg "$tg" --threads "$threads" \
+    if out="$(ORCHARD_PEER_DIR="$peer_dir" timeout "$limit" node "$peer" bench "$file" --pp "$pp" --tg "$tg" --threads "$threads" \
                 2>&1 >"$raw.run")"; then
       record kind sample engine llama.cpp model "$name" round "$round" json "$(cat "$raw.run")"
     else
-      record kind error engine llama.cpp model "$name" round "$round" reason "$(tail -n 1 <<<"$out")"
+      record kind error engine llama.cpp model "$name" round "$round" reason "$(failure $? "$out")"
     fi
   done
 done
