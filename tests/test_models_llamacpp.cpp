@@ -24,6 +24,11 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr double kNearTie = 0.02;
+// Until orchard has k-quant matmul kernels it decodes those weights to f32 and multiplies exact
+// activations, while llama.cpp quantizes them to q8_K (one scale per 256 values, coarser than
+// q8_0's per 32): near-ties are wider there. (Measured: a 0.028 llama.cpp margin against
+// orchard's own 0.01-0.02 the other way on llama_q4_k_m.) Back to kNearTie with q8_K tiles.
+constexpr double kNearTieKQuants = 0.05;
 
 fs::path peer_script() { return test::shared_dir() / "peers/llama-cpp.mjs"; }
 
@@ -54,11 +59,20 @@ std::vector<int32_t> orchard_greedy(const std::string& path, const std::vector<i
 struct Case {
   std::string name;
   std::string architecture;
-  DType dtype;
+  GgufFileType dtype;
   std::function<void(ModelConfig&)> adjust;
 };
 void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }  // test names, not bytes
 
+
+bool is_k_quant_file(const GgufFileType& ft) {
+  return ft.q4_k_m || ft.base == DType::Q4_K || ft.base == DType::Q5_K || ft.base == DType::Q6_K;
+}
+
+// tiny, widened so that every matrix row is whole k-quant super-blocks.
+void k_quant_shape(ModelConfig& c) {
+  c.n_embd = 256, c.n_head = 4, c.n_head_kv = 2, c.head_dim = 64, c.n_ff = 512;
+}
 
 class ModelsLlamaCpp : public ::testing::TestWithParam<Case> {};
 
@@ -85,7 +99,7 @@ TEST_P(ModelsLlamaCpp, LoadsAndAgreesOnGreedyContinuation) {
   const std::vector<int32_t> got = orchard_greedy(path.string(), prompt, n);
   for (int i = 0; i < n; ++i) {
     if (got[i] == want[i]) continue;
-    EXPECT_LT(margins[i], kNearTie) << "step " << i << ": orchard " << got[i] << ", llama.cpp " << want[i]
+    EXPECT_LT(margins[i], is_k_quant_file(c.dtype) ? kNearTieKQuants : kNearTie) << "step " << i << ": orchard " << got[i] << ", llama.cpp " << want[i]
                                     << " with a clear margin " << margins[i];
     break;  // after a near-tie the two continuations legitimately diverge
   }
@@ -103,7 +117,18 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{"llama_qkv_bias_f32", "llama", DType::F32, [](ModelConfig& c) { c.qkv_bias = true; }},
                       Case{"qwen2_q4_0", "qwen2", DType::Q4_0, [](ModelConfig&) {}},
                       Case{"qwen3_f32", "qwen3", DType::F32, [](ModelConfig&) {}},
-                      Case{"qwen3_q8_0", "qwen3", DType::Q8_0, [](ModelConfig&) {}}),
+                      Case{"qwen3_q8_0", "qwen3", DType::Q8_0, [](ModelConfig&) {}},
+                      Case{"llama_q4_1", "llama", DType::Q4_1, [](ModelConfig&) {}},
+                      Case{"qwen2_q5_1", "qwen2", DType::Q5_1, [](ModelConfig&) {}},
+                      // The k-quants need rows of whole 256-element super-blocks. Q4_K_M covers
+                      // q4_K and q6_K (output, and attn_v / ffn_down of the last layer); tied,
+                      // token_embd is the q6_K output.
+                      Case{"llama_q5_k", "llama", DType::Q5_K, k_quant_shape},
+                      Case{"llama_q4_k_m", "llama", GgufFileType::Q4_K_M(), k_quant_shape},
+                      Case{"qwen3_tied_q4_k_m", "qwen3", GgufFileType::Q4_K_M(), k_quant_shape},
+                      // tiny's 128/320-element rows: every matrix takes llama.cpp's fallback
+                      // type (q5_0, and q8_0 for the output and q6_K's tensors)
+                      Case{"llama_q4_k_m_fallbacks", "llama", GgufFileType::Q4_K_M(), [](ModelConfig&) {}}),
     [](const auto& info) { return info.param.name; });
 
 }  // namespace

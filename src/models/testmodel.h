@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/dtype.h"
+#include "io/gguf_file_type.h"
 #include "io/metadata.h"
 #include "models/config.h"
 #include "models/model.h"
@@ -49,9 +50,10 @@ Tensor test_weight(const TensorSpec& spec, DType dtype, uint64_t seed, const std
 // The vocab's tokenizer metadata padded to n_vocab entries.
 Metadata test_tokenizer_metadata(const TestVocab& vocab, int64_t n_vocab);
 
-// GGUF file: 2-D weights in `dtype` (f32, f16, bf16, q8_0, q4_0), norms f32; llama Q/K rows
-// permuted as llama.cpp's converter does; llama3 rope scaling as rope_freqs.weight.
-void write_test_gguf(const TestModelSpec& spec, const TestVocab& vocab, DType dtype, uint64_t seed,
+// GGUF file: 2-D weights typed as llama-quantize would for `file_type` (one dtype such as f32,
+// q8_0 or q4_k for every matrix, or the q4_k_m mixture; see io/gguf_file_type.h), norms f32;
+// llama Q/K rows permuted as llama.cpp's converter does; llama3 rope scaling as rope_freqs.weight.
+void write_test_gguf(const TestModelSpec& spec, const TestVocab& vocab, const GgufFileType& file_type, uint64_t seed,
                      const std::string& path);
 
 // HF folder (created if needed): config.json, model.safetensors (f32, f16 or bf16),

@@ -10,18 +10,6 @@ namespace orchard {
 
 namespace {
 
-// llama.cpp's LLAMA_FTYPE for a file whose 2-D weights are all of one type.
-uint32_t gguf_file_type(DType dtype) {
-  switch (dtype) {
-    case DType::F32: return 0;
-    case DType::F16: return 1;
-    case DType::Q4_0: return 2;
-    case DType::Q8_0: return 7;
-    case DType::BF16: return 32;
-    default: throw Error("test models: --dtype must be f32, f16, bf16, q8_0 or q4_0, not " + std::string(dtype_name(dtype)));
-  }
-}
-
 // convert_hf_to_gguf permutes llama's Q/K rows (and biases) so each head's rotary pairs are adjacent
 // (interleaved rope): stored row h*d + 2i + j holds HF row h*d + j*d/2 + i.
 std::vector<int64_t> interleave_rope_rows(int64_t n_heads, int64_t head_dim) {
@@ -33,12 +21,12 @@ std::vector<int64_t> interleave_rope_rows(int64_t n_heads, int64_t head_dim) {
   return order;
 }
 
-void set_hparams(GgufWriter& out, const TestModelSpec& spec, const ModelConfig& c, DType dtype) {
+void set_hparams(GgufWriter& out, const TestModelSpec& spec, const ModelConfig& c, const GgufFileType& file_type) {
   const std::string a = c.architecture + ".";
   auto u32 = [](int64_t v) { return MetaValue::u32(static_cast<uint32_t>(v)); };
   out.set("general.architecture", MetaValue::string(c.architecture));
   out.set("general.name", MetaValue::string(spec.name));
-  out.set("general.file_type", MetaValue::u32(gguf_file_type(dtype)));
+  out.set("general.file_type", MetaValue::u32(llama_ftype(file_type)));
   out.set(a + "vocab_size", u32(c.n_vocab));
   out.set(a + "context_length", u32(c.context_length));
   out.set(a + "embedding_length", u32(c.n_embd));
@@ -60,11 +48,11 @@ void set_hparams(GgufWriter& out, const TestModelSpec& spec, const ModelConfig& 
 
 }  // namespace
 
-void write_test_gguf(const TestModelSpec& spec, const TestVocab& vocab, DType dtype, uint64_t seed,
+void write_test_gguf(const TestModelSpec& spec, const TestVocab& vocab, const GgufFileType& file_type, uint64_t seed,
                      const std::string& path) {
   const ModelConfig c = resolve_test_config(spec, vocab);
   GgufWriter out;
-  set_hparams(out, spec, c, dtype);
+  set_hparams(out, spec, c, file_type);
   const Metadata tokenizer = test_tokenizer_metadata(vocab, c.n_vocab);
   for (const auto& [key, value] : tokenizer.all()) out.set(key, value);
 
@@ -75,7 +63,10 @@ void write_test_gguf(const TestModelSpec& spec, const TestVocab& vocab, DType dt
     const std::vector<int64_t>* order = nullptr;
     if (c.architecture == "llama" && (t.name.ends_with(".attn_q.weight") || t.name.ends_with(".attn_q.bias"))) order = &q_rows;
     if (c.architecture == "llama" && (t.name.ends_with(".attn_k.weight") || t.name.ends_with(".attn_k.bias"))) order = &k_rows;
-    out.add_tensor(t.name, test_weight(t, t.role == TensorSpec::Role::Matrix ? dtype : DType::F32, seed, order));
+    const DType type = t.role == TensorSpec::Role::Matrix
+                           ? gguf_tensor_type(file_type, t.name, t.shape.back(), c.n_layer, !c.tied_embeddings)
+                           : DType::F32;
+    out.add_tensor(t.name, test_weight(t, type, seed, order));
   }
   if (c.rope_scaling == RopeScaling::Llama3) {
     std::vector<float> divisors = llama3_rope_divisors(c);

@@ -16,6 +16,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// What --dtype takes for GGUF output: one type for every matrix, or llama.cpp's Q4_K_M mixture.
+constexpr const char* kDTypes = "f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k, q4_k_m";
+
 struct TestModelFlags {
   std::string architecture;
   std::string preset = "tiny";
@@ -43,16 +46,17 @@ TestVocab load_vocab(const std::string& path) {
 }
 
 int run(const TestModelFlags& flags) {
-  const auto dtype = dtype_from_name(flags.dtype);
-  if (!dtype) throw Error("--dtype: unknown type '" + flags.dtype + "' (f32, f16, bf16, q8_0, q4_0)");
+  const bool gguf = flags.output.ends_with(".gguf");
+  const auto file_type = gguf_file_type_from_name(flags.dtype);  // a dtype, or llama.cpp's q4_k_m mixture
+  if (!file_type) throw Error("--dtype: unknown type '" + flags.dtype + "' (" + kDTypes + ")");
+  if (file_type->q4_k_m && !gguf) throw Error("--dtype q4_k_m: a llama.cpp mixture, for .gguf output only");
   const TestModelSpec spec = test_model_preset(flags.preset, flags.architecture);
   const TestVocab vocab = load_vocab(flags.vocab);
   const ModelConfig config = resolve_test_config(spec, vocab);
-  const bool gguf = flags.output.ends_with(".gguf");
   if (gguf)
-    write_test_gguf(spec, vocab, *dtype, flags.seed, flags.output);
+    write_test_gguf(spec, vocab, *file_type, flags.seed, flags.output);
   else
-    write_test_hf(spec, vocab, *dtype, flags.seed, flags.output);
+    write_test_hf(spec, vocab, file_type->base, flags.seed, flags.output);
   std::printf("wrote %s: %s '%s', %lld layers, embd %lld, vocab %lld, %s, seed %llu (%s)\n", flags.output.c_str(),
               config.architecture.c_str(), spec.name.c_str(), static_cast<long long>(config.n_layer),
               static_cast<long long>(config.n_embd), static_cast<long long>(config.n_vocab), flags.dtype.c_str(),
@@ -65,7 +69,7 @@ const Register registration{{"testmodel", "Write a model with random weights and
   auto flags = std::make_shared<TestModelFlags>();
   cmd.add_option("--arch", flags->architecture, "llama, qwen2 or qwen3 (default: the preset's)");
   cmd.add_option("--preset", flags->preset, "tiny, tinyllama-1.1b, llama-3.2-1b or qwen3-0.6b")->capture_default_str();
-  cmd.add_option("--dtype", flags->dtype, "weight type: f32, f16, bf16, q8_0, q4_0 (HF folders: f32/f16/bf16)")
+  cmd.add_option("--dtype", flags->dtype, std::string("weight type: ") + kDTypes + " (HF folders: f32/f16/bf16, mlx_*)")
       ->capture_default_str();
   cmd.add_option("--vocab", flags->vocab, "vocab GGUF or tokenizer.json (use the vocab of the model the preset imitates)")
       ->required()
