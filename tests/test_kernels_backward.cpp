@@ -6,7 +6,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
+#include <cstdio>
+#include <deque>
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
@@ -16,13 +18,15 @@
 #include "kernels/cpu/backward.h"
 #include "kernels/cpu/ops.h"
 #include "quant/quant.h"
+#include "support/grad_reference.h"
 #include "support/paths.h"
 
 namespace orchard {
 namespace {
 
-namespace fs = std::filesystem;
-using Floats = std::vector<float>;
+using test::Floats;
+using test::Reference;
+using test::relative_error;
 
 constexpr double kTolerance = 1e-3;  // max |got - want| / max |want|
 
@@ -33,74 +37,43 @@ Floats random_floats(size_t n, std::mt19937& rng, float scale = 1.0f) {
   return v;
 }
 
-double relative_error(const Floats& got, const Floats& want) {
-  double diff = 0, scale = 0;
-  for (size_t i = 0; i < want.size(); ++i) {
-    diff = std::max(diff, std::abs(static_cast<double>(got.at(i)) - want[i]));
-    scale = std::max(scale, std::abs(static_cast<double>(want[i])));
-  }
-  return scale > 0 ? diff / scale : diff;
+// A number for the reference's JSON parameters, without losing digits.
+std::string json_number(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.17g", x);
+  return buf;
 }
+
+// The references of a test's cases, run in one process; each case's checks run afterwards.
+class Cases {
+ public:
+  Reference& add(const std::string& op, const std::string& params) { return refs_.emplace_back(op, params); }
+  void check(const std::string& name, std::function<void()> fn) { checks_.emplace_back(name, std::move(fn)); }
+  void run(const std::string& python) {
+    std::vector<const Reference*> refs;
+    for (const Reference& ref : refs_) refs.push_back(&ref);
+    if (!test::run_references(python, refs)) return;
+    for (const auto& [name, fn] : checks_) {
+      SCOPED_TRACE(name);
+      fn();
+    }
+  }
+
+ private:
+  std::deque<Reference> refs_;  // stable addresses
+  std::vector<std::pair<std::string, std::function<void()>>> checks_;
+};
 
 Floats minus(Floats a, const Floats& b) {
   for (size_t i = 0; i < a.size(); ++i) a[i] -= b[i];
   return a;
 }
 
-std::string shape_json(const Shape& shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? "," : "") + std::to_string(shape[i]);
-  return s + "]";
-}
-
-// One grad_ref.py call: inputs written to a fresh folder, gradients and values read back.
-class Reference {
- public:
-  Reference(const std::string& op, const std::string& params) : op_(op), params_(params), dir_(test::temp_dir("grad_" + op)) {}
-
-  void f32(const std::string& name, const Floats& data, const Shape& shape, bool grad = false) {
-    write(name, data.data(), data.size() * sizeof(float), shape, "f32");
-    if (grad) grads_ += std::string(grads_.empty() ? "" : ",") + "\"" + name + "\"";
-  }
-  void i32(const std::string& name, const std::vector<int32_t>& data, const Shape& shape) {
-    write(name, data.data(), data.size() * sizeof(int32_t), shape, "i32");
-  }
-  // Runs the reference; false (with a test failure) if it did not succeed.
-  bool run(const std::string& python) {
-    std::ofstream(dir_ / "spec.json") << "{\"op\":\"" << op_ << "\",\"params\":" << params_ << ",\"inputs\":{" << inputs_
-                                      << "},\"grads\":[" << grads_ << "]}";
-    const std::string cmd =
-        python + " " + (test::source_dir() / "tools/reference/grad_ref.py").string() + " " + dir_.string();
-    const int status = test::run_command(cmd).status;
-    EXPECT_EQ(status, 0) << cmd;
-    return status == 0;
-  }
-  Floats grad(const std::string& name, size_t n) const { return read("grad_" + name, n); }
-  Floats value(const std::string& name, size_t n) const { return read("value_" + name, n); }
-
- private:
-  void write(const std::string& name, const void* data, size_t bytes, const Shape& shape, const char* dtype) {
-    std::ofstream(dir_ / (name + ".bin"), std::ios::binary).write(static_cast<const char*>(data), bytes);
-    inputs_ += std::string(inputs_.empty() ? "" : ",") + "\"" + name + "\":{\"shape\":" + shape_json(shape) +
-               ",\"dtype\":\"" + dtype + "\"}";
-  }
-  Floats read(const std::string& file, size_t n) const {
-    Floats v(n);
-    std::ifstream in(dir_ / (file + ".bin"), std::ios::binary);
-    in.read(reinterpret_cast<char*>(v.data()), n * sizeof(float));
-    EXPECT_TRUE(in.good()) << "short reference output " << (dir_ / file).string();
-    return v;
-  }
-
-  std::string op_, params_;
-  fs::path dir_;
-  std::string inputs_, grads_;
-};
-
 class Backward : public ::testing::Test {
  protected:
   void SetUp() override {
-    python_ = test::reference_python("torch,numpy");
+    static const std::string python = test::reference_python("torch,numpy");  // probing imports torch: once
+    python_ = python;
     if (python_.empty()) GTEST_SKIP() << "no Python with torch and numpy for tools/reference/grad_ref.py (set ORCHARD_PYTHON)";
   }
   std::string python_;
@@ -120,7 +93,7 @@ TEST_F(Backward, MatmulF32) {
   ref.f32("x", x, {n, in}, true);
   ref.f32("w", w, {out, in}, true);
   ref.f32("dy", dy, {n, out});
-  ASSERT_TRUE(ref.run(python_));
+  ASSERT_TRUE(test::run_references(python_, {&ref}));
   EXPECT_LE(relative_error(minus(dx, dx0), ref.grad("x", dx.size())), kTolerance);
   EXPECT_LE(relative_error(minus(dw, dw0), ref.grad("w", dw.size())), kTolerance);
 }
@@ -129,10 +102,10 @@ TEST_F(Backward, MatmulF32) {
 // reference gets.
 TEST_F(Backward, MatmulDxOfEncodedWeights) {
   const int64_t n = 3, in = 768, out = 37;
+  Cases cases;
   for (DType type : {DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q6_K, DType::MLX_Q4_G64}) {
     const QuantTraits* traits = quant_traits(type);
     if (!traits || !traits->from_float) continue;
-    SCOPED_TRACE(std::string(dtype_name(type)));
     const Floats source = random_floats(out * in, rng_), dy = random_floats(n * out, rng_);
     Tensor w = Tensor::zeros(type, {out, in});
     Floats decoded(out * in);
@@ -143,13 +116,14 @@ TEST_F(Backward, MatmulDxOfEncodedWeights) {
     Floats dx(n * in, 0.0f);
     cpu::matmul_backward_x(pool_, w, dy.data(), dx.data(), n);
 
-    Reference ref("matmul", "{}");
+    Reference& ref = cases.add("matmul", "{}");
     ref.f32("x", Floats(n * in, 0.0f), {n, in}, true);
     ref.f32("w", decoded, {out, in});
     ref.f32("dy", dy, {n, out});
-    ASSERT_TRUE(ref.run(python_));
-    EXPECT_LE(relative_error(dx, ref.grad("x", dx.size())), kTolerance);
+    cases.check(std::string(dtype_name(type)),
+                [&ref, dx] { EXPECT_LE(relative_error(dx, ref.grad("x", dx.size())), kTolerance); });
   }
+  cases.run(python_);
 }
 
 TEST_F(Backward, GetRows) {
@@ -164,7 +138,7 @@ TEST_F(Backward, GetRows) {
   ref.f32("table", table, {rows, dim}, true);
   ref.i32("ids", ids, {n});
   ref.f32("dy", dy, {n, dim});
-  ASSERT_TRUE(ref.run(python_));
+  ASSERT_TRUE(test::run_references(python_, {&ref}));
   EXPECT_LE(relative_error(dtable, ref.grad("table", dtable.size())), kTolerance);
 }
 
@@ -179,7 +153,7 @@ TEST_F(Backward, RmsNorm) {
   ref.f32("x", x, {rows, dim}, true);
   ref.f32("weight", w, {dim}, true);
   ref.f32("dy", dy, {rows, dim});
-  ASSERT_TRUE(ref.run(python_));
+  ASSERT_TRUE(test::run_references(python_, {&ref}));
   EXPECT_LE(relative_error(dx, ref.grad("x", dx.size())), kTolerance);
   EXPECT_LE(relative_error(dw, ref.grad("weight", dw.size())), kTolerance);
 }
@@ -225,10 +199,10 @@ TEST_F(Backward, Rope) {
     int64_t rot_dim;
     float attn_factor;
   };
+  Cases cases;
   for (const Case& c : {Case{RopeStyle::Interleaved, 10, 1.0f}, Case{RopeStyle::Neox, 10, 1.0f},
                         Case{RopeStyle::Neox, 6, 0.8f}, Case{RopeStyle::Interleaved, 8, 1.2f}}) {
     const bool neox = c.style == RopeStyle::Neox;
-    SCOPED_TRACE(std::string(neox ? "neox" : "interleaved") + " rot_dim " + std::to_string(c.rot_dim));
     Floats inv_freq(c.rot_dim / 2);
     for (size_t i = 0; i < inv_freq.size(); ++i)
       inv_freq[i] = static_cast<float>(std::pow(10000.0, -2.0 * i / c.rot_dim));
@@ -237,15 +211,16 @@ TEST_F(Backward, Rope) {
     Floats dx = dy;
     cpu::rope_backward(pool_, dx.data(), T, heads, head_dim, positions.data(), table);
 
-    Reference ref("rope", std::string("{\"style\":\"") + (neox ? "neox" : "interleaved") +
-                              "\",\"attn_factor\":" + std::to_string(c.attn_factor) + "}");
+    Reference& ref = cases.add("rope", std::string("{\"style\":\"") + (neox ? "neox" : "interleaved") +
+                                           "\",\"attn_factor\":" + json_number(c.attn_factor) + "}");
     ref.f32("x", x, {T, heads, head_dim}, true);
     ref.i32("positions", positions, {T});
     ref.f32("inv_freq", inv_freq, {c.rot_dim / 2});
     ref.f32("dy", dy, {T, heads, head_dim});
-    ASSERT_TRUE(ref.run(python_));
-    EXPECT_LE(relative_error(dx, ref.grad("x", dx.size())), kTolerance);
+    cases.check(std::string(neox ? "neox" : "interleaved") + " rot_dim " + std::to_string(c.rot_dim),
+                [&ref, dx] { EXPECT_LE(relative_error(dx, ref.grad("x", dx.size())), kTolerance); });
   }
+  cases.run(python_);
 }
 
 TEST_F(Backward, SiluMul) {
@@ -258,7 +233,7 @@ TEST_F(Backward, SiluMul) {
   ref.f32("gate", gate, {n}, true);
   ref.f32("up", up, {n}, true);
   ref.f32("dy", dy, {n});
-  ASSERT_TRUE(ref.run(python_));
+  ASSERT_TRUE(test::run_references(python_, {&ref}));
   EXPECT_LE(relative_error(dgate, ref.grad("gate", n)), kTolerance);
   EXPECT_LE(relative_error(dup, ref.grad("up", n)), kTolerance);
 }
@@ -266,8 +241,8 @@ TEST_F(Backward, SiluMul) {
 TEST_F(Backward, Attention) {
   const int64_t T = 9, n_heads = 4, head_dim = 12;
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
+  Cases cases;
   for (int64_t n_kv_heads : {int64_t{4}, int64_t{1}}) {  // GQA groups of 1 and 4
-    SCOPED_TRACE("n_kv_heads " + std::to_string(n_kv_heads));
     const int64_t q_size = T * n_heads * head_dim, kv_size = T * n_kv_heads * head_dim;
     const Floats q = random_floats(q_size, rng_, 1.5f), k = random_floats(kv_size, rng_, 1.5f),
                  v = random_floats(kv_size, rng_), dy = random_floats(q_size, rng_);
@@ -277,19 +252,21 @@ TEST_F(Backward, Attention) {
     cpu::attention_backward(pool_, q.data(), k.data(), v.data(), out.data(), lse.data(), dy.data(), T, n_heads,
                             n_kv_heads, head_dim, scale, dq.data(), dk.data(), dv.data());
 
-    Reference ref("attention", "{\"n_heads\":" + std::to_string(n_heads) + ",\"n_kv_heads\":" +
-                                   std::to_string(n_kv_heads) + ",\"scale\":" + std::to_string(scale) + "}");
+    Reference& ref = cases.add("attention", "{\"n_heads\":" + std::to_string(n_heads) + ",\"n_kv_heads\":" +
+                                                std::to_string(n_kv_heads) + ",\"scale\":" + json_number(scale) + "}");
     ref.f32("q", q, {T, n_heads, head_dim}, true);
     ref.f32("k", k, {T, n_kv_heads, head_dim}, true);
     ref.f32("v", v, {T, n_kv_heads, head_dim}, true);
     ref.f32("dy", dy, {T, n_heads, head_dim});
-    ASSERT_TRUE(ref.run(python_));
-    EXPECT_LE(relative_error(out, ref.value("out", out.size())), kTolerance);
-    EXPECT_LE(relative_error(lse, ref.value("lse", lse.size())), kTolerance);
-    EXPECT_LE(relative_error(dq, ref.grad("q", dq.size())), kTolerance);
-    EXPECT_LE(relative_error(dk, ref.grad("k", dk.size())), kTolerance);
-    EXPECT_LE(relative_error(dv, ref.grad("v", dv.size())), kTolerance);
+    cases.check("n_kv_heads " + std::to_string(n_kv_heads), [&ref, out, lse, dq, dk, dv] {
+      EXPECT_LE(relative_error(out, ref.value("out", out.size())), kTolerance);
+      EXPECT_LE(relative_error(lse, ref.value("lse", lse.size())), kTolerance);
+      EXPECT_LE(relative_error(dq, ref.grad("q", dq.size())), kTolerance);
+      EXPECT_LE(relative_error(dk, ref.grad("k", dk.size())), kTolerance);
+      EXPECT_LE(relative_error(dv, ref.grad("v", dv.size())), kTolerance);
+    });
   }
+  cases.run(python_);
 }
 
 TEST_F(Backward, CrossEntropy) {
@@ -302,7 +279,7 @@ TEST_F(Backward, CrossEntropy) {
   Reference ref("cross_entropy", "{}");
   ref.f32("logits", logits, {n, vocab}, true);
   ref.i32("targets", targets, {n});
-  ASSERT_TRUE(ref.run(python_));
+  ASSERT_TRUE(test::run_references(python_, {&ref}));
   EXPECT_NEAR(loss, ref.value("loss", 1)[0], 1e-4 * std::abs(loss));
   EXPECT_LE(relative_error(dlogits, ref.grad("logits", dlogits.size())), kTolerance);
 }

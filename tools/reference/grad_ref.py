@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """PyTorch autograd reference for orchard's backward kernels (tests/test_kernels_backward.cpp).
 
-    grad_ref.py DIR
+    grad_ref.py DIR [DIR ...]
 
+Each DIR is one op (one process for many: importing torch costs more than the ops).
 DIR/spec.json names the op, its parameters and its inputs; each input NAME is DIR/NAME.bin
 (little-endian, row-major, float32 or int32 as the spec says). The op's scalar loss is formed
 in float64 (for ops with an output y and an input "dy": sum(y * dy), so the gradients are the
@@ -102,8 +103,7 @@ OPS = {
 }
 
 
-def main():
-    folder = sys.argv[1]
+def run(folder):
     with open(os.path.join(folder, "spec.json")) as f:
         spec = json.load(f)
     tensors = {}
@@ -127,6 +127,11 @@ def main():
         grad.detach().numpy().astype("<f4").tofile(os.path.join(folder, "grad_" + name + ".bin"))
     for name, value in values.items():
         value.detach().numpy().astype("<f4").tofile(os.path.join(folder, "value_" + name + ".bin"))
+
+
+def main():
+    for folder in sys.argv[1:]:
+        run(folder)
 
 
 if __name__ == "__main__":
