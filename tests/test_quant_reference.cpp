@@ -113,7 +113,7 @@ TEST_P(QuantEncode, MatchesReferenceBitForBit) {
 
 INSTANTIATE_TEST_SUITE_P(Formats, QuantEncode,
                          ::testing::Values(DType::Q8_0, DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1,
-                                           DType::Q4_K, DType::Q5_K, DType::Q6_K),
+                                           DType::IQ4_NL, DType::Q4_K, DType::Q5_K, DType::Q6_K),
                          [](const auto& info) { return std::string(dtype_name(info.param)); });
 
 // Encode then decode: every element comes back within the format's step (a coarse check that
@@ -140,15 +140,15 @@ TEST_P(QuantRoundTrip, DecodesCloseToTheInput) {
 
 // Relative RMS errors a little above what each format reaches on Gaussian data.
 INSTANTIATE_TEST_SUITE_P(Formats, QuantRoundTrip,
-                         ::testing::Values(std::pair{DType::Q4_K, 0.12f}, std::pair{DType::Q5_K, 0.06f},
-                                           std::pair{DType::Q6_K, 0.03f}),
+                         ::testing::Values(std::pair{DType::IQ4_NL, 0.12f}, std::pair{DType::Q4_K, 0.12f},
+                                           std::pair{DType::Q5_K, 0.06f}, std::pair{DType::Q6_K, 0.03f}),
                          [](const auto& info) { return std::string(dtype_name(info.param.first)); });
 
 // Offsets of the f16 scale fields in each block, overwritten with finite values so the
 // decoded floats are comparable (NaN != NaN).
 std::vector<size_t> half_fields(DType t) {
   switch (t) {
-    case DType::Q4_0: case DType::Q5_0: case DType::Q8_0: return {0};
+    case DType::Q4_0: case DType::Q5_0: case DType::Q8_0: case DType::IQ4_NL: return {0};
     case DType::Q4_1: case DType::Q5_1: case DType::Q4_K: case DType::Q5_K: return {0, 2};
     case DType::Q2_K: return {80, 82};
     case DType::Q3_K: return {108};
@@ -196,7 +196,7 @@ TEST_P(QuantDecode, MatchesReferenceOnRandomBlocks) {
 
 INSTANTIATE_TEST_SUITE_P(Formats, QuantDecode,
                          ::testing::Values(DType::F32, DType::F16, DType::BF16, DType::Q4_0, DType::Q4_1, DType::Q5_0,
-                                           DType::Q5_1, DType::Q8_0, DType::Q2_K, DType::Q3_K, DType::Q4_K,
+                                           DType::Q5_1, DType::Q8_0, DType::IQ4_NL, DType::Q2_K, DType::Q3_K, DType::Q4_K,
                                            DType::Q5_K, DType::Q6_K),
                          [](const auto& info) { return std::string(dtype_name(info.param)); });
 

@@ -1,4 +1,4 @@
-// The 32-element block formats (q4_0, q4_1, q5_0, q5_1, q8_0): decode, and encode with the
+// The 32-element block formats (q4_0, q4_1, q5_0, q5_1, q8_0, iq4_nl): decode, and encode with the
 // same arithmetic as ggml's quantize_row_*_ref, so files we write match llama.cpp's bit for bit.
 #include <algorithm>
 #include <cmath>
@@ -173,6 +173,71 @@ void decode_iq4_nl(const void* src, float* dst, int64_t n) {
       dst[j] = d * static_cast<float>(kIQ4NLValues[b->qs[j] & 0x0f]);
       dst[j + kQK / 2] = d * static_cast<float>(kIQ4NLValues[b->qs[j] >> 4]);
     }
+  }
+}
+
+namespace {
+
+// ggml's best_index_int8: the code book entry nearest v (ties to the upper one).
+int nearest_iq4nl_index(float v) {
+  const int8_t* values = kIQ4NLValues;
+  if (v <= values[0]) return 0;
+  if (v >= values[15]) return 15;
+  int lo = 0, hi = 15;  // values[lo] <= v < values[hi]
+  while (hi - lo > 1) {
+    const int mid = (lo + hi) / 2;
+    if (v < values[mid]) hi = mid;
+    else lo = mid;
+  }
+  return v - values[hi - 1] < values[hi] - v ? hi - 1 : hi;
+}
+
+// Weighted (w = x^2) least-squares scale of x against the code book at inverse scale id:
+// accumulates sum(w q x) and sum(w q^2) in ggml's order.
+void iq4nl_sums(const float* x, float id, float& sumqx, float& sumq2) {
+  sumqx = sumq2 = 0;
+  for (int j = 0; j < kQK; ++j) {
+    const float q = kIQ4NLValues[nearest_iq4nl_index(id * x[j])];
+    const float w = x[j] * x[j];
+    sumqx += w * q * x[j];
+    sumq2 += w * q * q;
+  }
+}
+
+}  // namespace
+
+// As llama-quantize writes iq4_nl (ggml_quantize_chunk -> quantize_iq4_nl, no importance
+// matrix): the least-squares scale at the extreme value / 127, then 15 candidate inverse scales
+// (-127 + t) / max for t in -7..7, the best kept; quants re-chosen against the f16 scale.
+// (ggml's quantize_row_iq4_nl_ref tries no candidates and skips the re-quantization.)
+void encode_iq4_nl(const float* src, void* dst, int64_t n) {
+  auto* b = static_cast<BlockIQ4_NL*>(dst);
+  for (int64_t i = 0; i < n / kQK; ++i, ++b, src += kQK) {
+    float amax = 0, max = 0;
+    for (int j = 0; j < kQK; ++j) {
+      if (std::fabs(src[j]) > amax) {
+        amax = std::fabs(src[j]);
+        max = src[j];
+      }
+    }
+    float d = 0;
+    if (amax >= 1e-15f) {  // ggml's GROUP_MAX_EPS
+      float sumqx, sumq2;
+      iq4nl_sums(src, 1 / (-max / kIQ4NLValues[0]), sumqx, sumq2);
+      d = sumqx / sumq2;
+      float best = d * sumqx;
+      for (int t = -7; t <= 7; ++t) {
+        iq4nl_sums(src, static_cast<float>(t + kIQ4NLValues[0]) / max, sumqx, sumq2);
+        if (sumq2 > 0 && sumqx * sumqx > best * sumq2) {
+          d = sumqx / sumq2;
+          best = d * sumqx;
+        }
+      }
+    }
+    b->d = f32_to_f16(d);
+    const float id = d != 0 ? 1 / d : 0.0f;
+    for (int j = 0; j < kQK / 2; ++j)
+      b->qs[j] = static_cast<uint8_t>(nearest_iq4nl_index(id * src[j]) | (nearest_iq4nl_index(id * src[j + kQK / 2]) << 4));
   }
 }
 

@@ -45,7 +45,7 @@ constexpr std::array kTraits = {
     QuantTraits{DType::Q8_0, codecs::decode_q8_0, codecs::encode_q8_0, DType::Q8_0, codecs::dot_q8_0},
     QuantTraits{DType::Q8_1, codecs::decode_q8_1, codecs::encode_q8_1},
     QuantTraits{DType::Q8_K, codecs::decode_q8_k, codecs::encode_q8_k},
-    QuantTraits{DType::IQ4_NL, codecs::decode_iq4_nl, nullptr, DType::Q8_0, codecs::dot_iq4_nl},
+    QuantTraits{DType::IQ4_NL, codecs::decode_iq4_nl, codecs::encode_iq4_nl, DType::Q8_0, codecs::dot_iq4_nl},
     QuantTraits{DType::Q2_K, codecs::decode_q2_k, nullptr, DType::Q8_K, codecs::dot_q2_k},
     QuantTraits{DType::Q3_K, codecs::decode_q3_k, nullptr, DType::Q8_K, codecs::dot_q3_k},
     QuantTraits{DType::Q4_K, codecs::decode_q4_k, codecs::encode_q4_k, DType::Q8_K, codecs::dot_q4_k},

@@ -2,7 +2,7 @@
 """Independent numpy reference for the GGML block formats, written from the format
 definitions (block layouts as in ggml-common.h / gguf-py), used by tests/test_quant_reference.
 
-  quant_ref.py quantize TYPE IN.f32 OUT.bin     encode raw little-endian float32 (q8_0 q4_0 q4_1 q5_0 q5_1 q4_k q5_k q6_k f16 bf16)
+  quant_ref.py quantize TYPE IN.f32 OUT.bin     encode raw little-endian float32 (q8_0 q4_0 q4_1 q5_0 q5_1 iq4_nl q4_k q5_k q6_k f16 bf16)
   quant_ref.py dequantize TYPE IN.bin OUT.f32   decode whole blocks of TYPE to float32
 
 Arithmetic mirrors the C reference exactly: every product/sum is float32 and rounded once,
@@ -19,7 +19,7 @@ QK_K = 256
 # type name -> (block elements, block bytes)
 SIZES = {
     "f32": (1, 4), "f16": (1, 2), "bf16": (1, 2),
-    "q4_0": (32, 18), "q4_1": (32, 20), "q5_0": (32, 22), "q5_1": (32, 24), "q8_0": (32, 34),
+    "iq4_nl": (32, 18), "q4_0": (32, 18), "q4_1": (32, 20), "q5_0": (32, 22), "q5_1": (32, 24), "q8_0": (32, 34),
     "q2_k": (256, 84), "q3_k": (256, 110), "q4_k": (256, 144), "q5_k": (256, 176), "q6_k": (256, 210),
 }
 
@@ -118,6 +118,43 @@ def encode_q5_1(x):
     lo, d, q = affine(x, 31)
     return np.concatenate([to_f16_bytes(d[:, 0]), to_f16_bytes(lo[:, 0]), pack_high_bits(q), pack_nibbles(q & 0x0F)],
                           axis=1)
+
+
+IQ4NL_VALUES = np.array([-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113], np.int32)
+
+
+def iq4nl_index(v):
+    """ggml's best_index_int8: nearest code book entry, ties to the upper one (float32 distances)."""
+    vals = IQ4NL_VALUES.astype(F32)
+    hi = np.clip(np.searchsorted(vals, v, side="right"), 1, 15)  # vals[hi-1] <= v < vals[hi]
+    idx = np.where(v - vals[hi - 1] < vals[hi] - v, hi - 1, hi)
+    return np.where(v <= vals[0], 0, np.where(v >= vals[15], 15, idx))
+
+
+def encode_iq4_nl(x):
+    """As llama-quantize (quantize_iq4_nl without an importance matrix, 7 tries each way)."""
+    extreme = running_max(x, absolute=True)
+    w = x * x
+
+    def sums(inv):
+        q = IQ4NL_VALUES.astype(F32)[iq4nl_index(inv[:, None] * x)]
+        sumqx, sumq2 = np.zeros(len(x), F32), np.zeros(len(x), F32)
+        for j in range(QK):
+            sumqx += w[:, j] * q[:, j] * x[:, j]
+            sumq2 += w[:, j] * q[:, j] * q[:, j]
+        return sumqx, sumq2
+
+    sumqx, sumq2 = sums(F32(1) / (-extreme / F32(-127)))
+    d = sumqx / sumq2
+    best = d * sumqx
+    for t in range(-7, 8):
+        sumqx, sumq2 = sums(F32(t - 127) / extreme)
+        take = (sumq2 > 0) & (sumqx * sumqx > best * sumq2)
+        d = np.where(take, sumqx / sumq2, d)
+        best = np.where(take, d * sumqx, best)
+    d = np.where(np.abs(extreme) < F32(1e-15), F32(0), d)
+    inv = np.where(d != 0, F32(1) / d, F32(0))
+    return np.concatenate([to_f16_bytes(d), pack_nibbles(iq4nl_index(inv[:, None] * x))], axis=1)
 
 
 # ---- k-quant encoders (ggml's quantize_row_*_K_ref) ----
@@ -302,6 +339,10 @@ def decode_q8_0(b):
     return b[:, 2:34].copy().view(np.int8).astype(F32) * f16(b[:, 0:2])[:, None]
 
 
+def decode_iq4_nl(b):
+    return IQ4NL_VALUES[nibbles_to_values(b[:, 2:18])].astype(F32) * f16(b[:, 0:2])[:, None]
+
+
 def decode_q2_k(b):
     scales, qs = b[:, 0:16].astype(np.int32), b[:, 16:80].astype(np.int32)
     d, dmin = f16(b[:, 80:82])[:, None], f16(b[:, 82:84])[:, None]
@@ -394,9 +435,9 @@ def decode_q6_k(b):
 
 
 ENCODERS = {"q8_0": encode_q8_0, "q4_0": encode_q4_0, "q4_1": encode_q4_1, "q5_0": encode_q5_0,
-            "q5_1": encode_q5_1, "q4_k": encode_q4_k, "q5_k": encode_q5_k, "q6_k": encode_q6_k}
+            "q5_1": encode_q5_1, "iq4_nl": encode_iq4_nl, "q4_k": encode_q4_k, "q5_k": encode_q5_k, "q6_k": encode_q6_k}
 DECODERS = {
-    "q4_0": decode_q4_0, "q4_1": decode_q4_1, "q5_0": decode_q5_0, "q5_1": decode_q5_1, "q8_0": decode_q8_0,
+    "iq4_nl": decode_iq4_nl, "q4_0": decode_q4_0, "q4_1": decode_q4_1, "q5_0": decode_q5_0, "q5_1": decode_q5_1, "q8_0": decode_q8_0,
     "q2_k": decode_q2_k, "q3_k": decode_q3_k, "q6_k": decode_q6_k,
     "q4_k": lambda b: decode_q45_k(b, None), "q5_k": lambda b: decode_q45_k(b, b[:, 16:48]),
 }
