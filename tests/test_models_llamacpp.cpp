@@ -120,6 +120,7 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{"qwen3_q8_0", "qwen3", DType::Q8_0, [](ModelConfig&) {}},
                       Case{"llama_q4_1", "llama", DType::Q4_1, [](ModelConfig&) {}},
                       Case{"qwen2_q5_1", "qwen2", DType::Q5_1, [](ModelConfig&) {}},
+                      Case{"llama_iq4_nl", "llama", DType::IQ4_NL, [](ModelConfig&) {}},
                       // The k-quants need rows of whole 256-element super-blocks. Q4_K_M covers
                       // q4_K and q6_K (output, and attn_v / ffn_down of the last layer); tied,
                       // token_embd is the q6_K output.
