@@ -16,6 +16,7 @@
 #include "core/backend.h"
 #include "core/threadpool.h"
 #include "kernels/cpu/backward.h"
+#include "kernels/cpu/isa.h"
 #include "kernels/cpu/ops.h"
 #include "quant/quant.h"
 #include "support/grad_reference.h"
@@ -81,21 +82,26 @@ class Backward : public ::testing::Test {
   std::mt19937 rng_{7};
 };
 
+// matmul and attention use the ISA's dot / axpy: every path this machine runs is checked.
 TEST_F(Backward, MatmulF32) {
   const int64_t n = 5, in = 1037, out = 37;  // column tiles with a tail, row chunks with a tail
   const Floats x = random_floats(n * in, rng_), w = random_floats(out * in, rng_), dy = random_floats(n * out, rng_);
   const Floats dx0 = random_floats(n * in, rng_), dw0 = random_floats(out * in, rng_);
-  Floats dx = dx0, dw = dw0;  // both accumulate
-  cpu::matmul_backward_x(pool_, Tensor(DType::F32, {out, in}, const_cast<float*>(w.data())), dy.data(), dx.data(), n);
-  cpu::matmul_backward_w(pool_, x.data(), dy.data(), dw.data(), n, in, out);
-
   Reference ref("matmul", "{}");
   ref.f32("x", x, {n, in}, true);
   ref.f32("w", w, {out, in}, true);
   ref.f32("dy", dy, {n, out});
   ASSERT_TRUE(test::run_references(python_, {&ref}));
-  EXPECT_LE(relative_error(minus(dx, dx0), ref.grad("x", dx.size())), kTolerance);
-  EXPECT_LE(relative_error(minus(dw, dw0), ref.grad("w", dw.size())), kTolerance);
+  for (cpu::Isa isa : cpu::supported_isas()) {
+    SCOPED_TRACE(std::string(cpu::isa_name(isa)));
+    const cpu::IsaKernels& kernels = cpu::kernels_for(isa);
+    Floats dx = dx0, dw = dw0;  // both accumulate
+    cpu::matmul_backward_x(kernels, pool_, Tensor(DType::F32, {out, in}, const_cast<float*>(w.data())), dy.data(),
+                           dx.data(), n);
+    cpu::matmul_backward_w(kernels, pool_, x.data(), dy.data(), dw.data(), n, in, out);
+    EXPECT_LE(relative_error(minus(dx, dx0), ref.grad("x", dx.size())), kTolerance);
+    EXPECT_LE(relative_error(minus(dw, dw0), ref.grad("w", dw.size())), kTolerance);
+  }
 }
 
 // Frozen weights of every storage kind: dx uses the weight as decoded, which is what the
@@ -113,15 +119,19 @@ TEST_F(Backward, MatmulDxOfEncodedWeights) {
       quantize_row(type, source.data() + r * in, const_cast<uint8_t*>(w.row(r)), in);
       dequantize_row(type, w.row(r), decoded.data() + r * in, in);
     }
-    Floats dx(n * in, 0.0f);
-    cpu::matmul_backward_x(pool_, w, dy.data(), dx.data(), n);
 
     Reference& ref = cases.add("matmul", "{}");
     ref.f32("x", Floats(n * in, 0.0f), {n, in}, true);
     ref.f32("w", decoded, {out, in});
     ref.f32("dy", dy, {n, out});
-    cases.check(std::string(dtype_name(type)),
-                [&ref, dx] { EXPECT_LE(relative_error(dx, ref.grad("x", dx.size())), kTolerance); });
+    cases.check(std::string(dtype_name(type)), [this, &ref, w = std::move(w), dy] {
+      const Floats want = ref.grad("x", n * in);
+      for (cpu::Isa isa : cpu::supported_isas()) {
+        Floats dx(n * in, 0.0f);
+        cpu::matmul_backward_x(cpu::kernels_for(isa), pool_, w, dy.data(), dx.data(), n);
+        EXPECT_LE(relative_error(dx, want), kTolerance) << cpu::isa_name(isa);
+      }
+    });
   }
   cases.run(python_);
 }
@@ -246,11 +256,6 @@ TEST_F(Backward, Attention) {
     const int64_t q_size = T * n_heads * head_dim, kv_size = T * n_kv_heads * head_dim;
     const Floats q = random_floats(q_size, rng_, 1.5f), k = random_floats(kv_size, rng_, 1.5f),
                  v = random_floats(kv_size, rng_), dy = random_floats(q_size, rng_);
-    Floats out(q_size), lse(T * n_heads), dq(q_size), dk(kv_size), dv(kv_size);
-    cpu::attention_forward(pool_, q.data(), k.data(), v.data(), T, n_heads, n_kv_heads, head_dim, scale, out.data(),
-                           lse.data());
-    cpu::attention_backward(pool_, q.data(), k.data(), v.data(), out.data(), lse.data(), dy.data(), T, n_heads,
-                            n_kv_heads, head_dim, scale, dq.data(), dk.data(), dv.data());
 
     Reference& ref = cases.add("attention", "{\"n_heads\":" + std::to_string(n_heads) + ",\"n_kv_heads\":" +
                                                 std::to_string(n_kv_heads) + ",\"scale\":" + json_number(scale) + "}");
@@ -258,12 +263,21 @@ TEST_F(Backward, Attention) {
     ref.f32("k", k, {T, n_kv_heads, head_dim}, true);
     ref.f32("v", v, {T, n_kv_heads, head_dim}, true);
     ref.f32("dy", dy, {T, n_heads, head_dim});
-    cases.check("n_kv_heads " + std::to_string(n_kv_heads), [&ref, out, lse, dq, dk, dv] {
-      EXPECT_LE(relative_error(out, ref.value("out", out.size())), kTolerance);
-      EXPECT_LE(relative_error(lse, ref.value("lse", lse.size())), kTolerance);
-      EXPECT_LE(relative_error(dq, ref.grad("q", dq.size())), kTolerance);
-      EXPECT_LE(relative_error(dk, ref.grad("k", dk.size())), kTolerance);
-      EXPECT_LE(relative_error(dv, ref.grad("v", dv.size())), kTolerance);
+    cases.check("n_kv_heads " + std::to_string(n_kv_heads), [=, this, &ref] {
+      for (cpu::Isa isa : cpu::supported_isas()) {
+        SCOPED_TRACE(std::string(cpu::isa_name(isa)));
+        const cpu::IsaKernels& kernels = cpu::kernels_for(isa);
+        Floats out(q_size), lse(T * n_heads), dq(q_size), dk(kv_size), dv(kv_size);
+        cpu::attention_forward(kernels, pool_, q.data(), k.data(), v.data(), T, n_heads, n_kv_heads, head_dim, scale,
+                               out.data(), lse.data());
+        cpu::attention_backward(kernels, pool_, q.data(), k.data(), v.data(), out.data(), lse.data(), dy.data(), T,
+                                n_heads, n_kv_heads, head_dim, scale, dq.data(), dk.data(), dv.data());
+        EXPECT_LE(relative_error(out, ref.value("out", out.size())), kTolerance);
+        EXPECT_LE(relative_error(lse, ref.value("lse", lse.size())), kTolerance);
+        EXPECT_LE(relative_error(dq, ref.grad("q", dq.size())), kTolerance);
+        EXPECT_LE(relative_error(dk, ref.grad("k", dk.size())), kTolerance);
+        EXPECT_LE(relative_error(dv, ref.grad("v", dv.size())), kTolerance);
+      }
     });
   }
   cases.run(python_);

@@ -13,6 +13,7 @@
 #include "core/backend.h"
 #include "core/threadpool.h"
 #include "kernels/cpu/backward.h"
+#include "kernels/cpu/isa.h"
 #include "support/grad_reference.h"
 #include "support/paths.h"
 
@@ -93,6 +94,7 @@ TEST_P(BackwardBlock, MatchesAutograd) {
   // Forward, keeping what the backward needs.
   auto be = make_cpu_backend(1);
   ThreadPool pool(2);
+  const cpu::IsaKernels& kernels = cpu::kernels_for(cpu::selected_isa());
   Floats x0(T * E), h1(T * E), q(T * Q), k(T * KV), v(T * KV), attn(T * Q), lse(T * s.n_heads), x1(T * E);
   Floats h2(T * E), gate(T * F), up(T * F), act(T * F), x2(T * E), logits(T * V), dlogits(T * V);
   be->get_rows(view(p.table, V, E), ids.data(), T, x0.data());
@@ -102,7 +104,7 @@ TEST_P(BackwardBlock, MatchesAutograd) {
   be->matmul(view(p.wv, KV, E), h1.data(), v.data(), T);
   be->rope(q.data(), T, s.n_heads, s.head_dim, positions.data(), rope);
   be->rope(k.data(), T, s.n_kv_heads, s.head_dim, positions.data(), rope);
-  cpu::attention_forward(pool, q.data(), k.data(), v.data(), T, s.n_heads, s.n_kv_heads, s.head_dim, scale,
+  cpu::attention_forward(kernels, pool, q.data(), k.data(), v.data(), T, s.n_heads, s.n_kv_heads, s.head_dim, scale,
                          attn.data(), lse.data());
   be->matmul(view(p.wo, E, Q), attn.data(), x1.data(), T);
   add(x1, x0);
@@ -121,31 +123,31 @@ TEST_P(BackwardBlock, MatchesAutograd) {
   for (const Named& n : named(g, s)) n.data->assign(n.data->size(), 0.0f);
   Floats dx2(T * E), dact(T * F), dgate(T * F), dup(T * F), dh2(T * E), dx1(T * E), dattn(T * Q);
   Floats dq(T * Q), dk(T * KV), dv(T * KV), dh1(T * E), dx0(T * E);
-  cpu::matmul_backward_x(pool, view(p.wout, V, E), dlogits.data(), dx2.data(), T);
-  cpu::matmul_backward_w(pool, x2.data(), dlogits.data(), g.wout.data(), T, E, V);
+  cpu::matmul_backward_x(kernels, pool, view(p.wout, V, E), dlogits.data(), dx2.data(), T);
+  cpu::matmul_backward_w(kernels, pool, x2.data(), dlogits.data(), g.wout.data(), T, E, V);
   // MLP half: x2 = x1 + down(silu(gate(h2)) * up(h2)), h2 = rms_norm(x1).
-  cpu::matmul_backward_x(pool, view(p.wdown, E, F), dx2.data(), dact.data(), T);
-  cpu::matmul_backward_w(pool, act.data(), dx2.data(), g.wdown.data(), T, F, E);
+  cpu::matmul_backward_x(kernels, pool, view(p.wdown, E, F), dx2.data(), dact.data(), T);
+  cpu::matmul_backward_w(kernels, pool, act.data(), dx2.data(), g.wdown.data(), T, F, E);
   cpu::silu_mul_backward(pool, gate.data(), up.data(), dact.data(), dgate.data(), dup.data(), T * F);
-  cpu::matmul_backward_x(pool, view(p.wgate, F, E), dgate.data(), dh2.data(), T);
-  cpu::matmul_backward_x(pool, view(p.wup, F, E), dup.data(), dh2.data(), T);
-  cpu::matmul_backward_w(pool, h2.data(), dgate.data(), g.wgate.data(), T, E, F);
-  cpu::matmul_backward_w(pool, h2.data(), dup.data(), g.wup.data(), T, E, F);
+  cpu::matmul_backward_x(kernels, pool, view(p.wgate, F, E), dgate.data(), dh2.data(), T);
+  cpu::matmul_backward_x(kernels, pool, view(p.wup, F, E), dup.data(), dh2.data(), T);
+  cpu::matmul_backward_w(kernels, pool, h2.data(), dgate.data(), g.wgate.data(), T, E, F);
+  cpu::matmul_backward_w(kernels, pool, h2.data(), dup.data(), g.wup.data(), T, E, F);
   cpu::rms_norm_backward(pool, x1.data(), p.ffn_norm.data(), dh2.data(), dx1.data(), g.ffn_norm.data(), T, E, eps);
   add(dx1, dx2);  // the residual
   // Attention half: x1 = x0 + o(attention(rope(q(h1)), rope(k(h1)), v(h1))), h1 = rms_norm(x0).
-  cpu::matmul_backward_x(pool, view(p.wo, E, Q), dx1.data(), dattn.data(), T);
-  cpu::matmul_backward_w(pool, attn.data(), dx1.data(), g.wo.data(), T, Q, E);
-  cpu::attention_backward(pool, q.data(), k.data(), v.data(), attn.data(), lse.data(), dattn.data(), T, s.n_heads,
+  cpu::matmul_backward_x(kernels, pool, view(p.wo, E, Q), dx1.data(), dattn.data(), T);
+  cpu::matmul_backward_w(kernels, pool, attn.data(), dx1.data(), g.wo.data(), T, Q, E);
+  cpu::attention_backward(kernels, pool, q.data(), k.data(), v.data(), attn.data(), lse.data(), dattn.data(), T, s.n_heads,
                           s.n_kv_heads, s.head_dim, scale, dq.data(), dk.data(), dv.data());
   cpu::rope_backward(pool, dq.data(), T, s.n_heads, s.head_dim, positions.data(), rope);
   cpu::rope_backward(pool, dk.data(), T, s.n_kv_heads, s.head_dim, positions.data(), rope);
-  cpu::matmul_backward_x(pool, view(p.wq, Q, E), dq.data(), dh1.data(), T);
-  cpu::matmul_backward_x(pool, view(p.wk, KV, E), dk.data(), dh1.data(), T);
-  cpu::matmul_backward_x(pool, view(p.wv, KV, E), dv.data(), dh1.data(), T);
-  cpu::matmul_backward_w(pool, h1.data(), dq.data(), g.wq.data(), T, E, Q);
-  cpu::matmul_backward_w(pool, h1.data(), dk.data(), g.wk.data(), T, E, KV);
-  cpu::matmul_backward_w(pool, h1.data(), dv.data(), g.wv.data(), T, E, KV);
+  cpu::matmul_backward_x(kernels, pool, view(p.wq, Q, E), dq.data(), dh1.data(), T);
+  cpu::matmul_backward_x(kernels, pool, view(p.wk, KV, E), dk.data(), dh1.data(), T);
+  cpu::matmul_backward_x(kernels, pool, view(p.wv, KV, E), dv.data(), dh1.data(), T);
+  cpu::matmul_backward_w(kernels, pool, h1.data(), dq.data(), g.wq.data(), T, E, Q);
+  cpu::matmul_backward_w(kernels, pool, h1.data(), dk.data(), g.wk.data(), T, E, KV);
+  cpu::matmul_backward_w(kernels, pool, h1.data(), dv.data(), g.wv.data(), T, E, KV);
   cpu::rms_norm_backward(pool, x0.data(), p.attn_norm.data(), dh1.data(), dx0.data(), g.attn_norm.data(), T, E, eps);
   add(dx0, dx1);
   cpu::get_rows_backward(ids.data(), dx0.data(), g.table.data(), T, E);

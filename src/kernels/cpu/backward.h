@@ -3,10 +3,12 @@
 // contiguous like the forward ops. Gradients of parameters (dw, dweight, dtable) are always
 // accumulated (+=) so several uses of one weight, and several micro-batches, sum into one
 // buffer; which activation gradients accumulate and which are written is said per function.
+// The heavy ones (matmul, attention) take the ISA's kernel table for their dot / axpy.
 #include <cstdint>
 
 #include "core/backend.h"
 #include "core/tensor.h"
+#include "kernels/cpu/kernels.h"
 
 namespace orchard {
 class ThreadPool;
@@ -17,10 +19,10 @@ namespace orchard::cpu {
 // For y[n, out] = x[n, in] * w^T:
 // dx[n, in] += dy[n, out] * w, w {out, in} of any readable dtype (f32, f16, bf16 or a frozen
 // quantized weight: rows are decoded to f32 a slice at a time, never the whole matrix).
-void matmul_backward_x(ThreadPool& pool, const Tensor& w, const float* dy, float* dx, int64_t n);
+void matmul_backward_x(const IsaKernels& kernels, ThreadPool& pool, const Tensor& w, const float* dy, float* dx, int64_t n);
 // dw[out, in] += dy^T * x for an f32 weight.
-void matmul_backward_w(ThreadPool& pool, const float* x, const float* dy, float* dw, int64_t n, int64_t in,
-                       int64_t out);
+void matmul_backward_w(const IsaKernels& kernels, ThreadPool& pool, const float* x, const float* dy, float* dw,
+                       int64_t n, int64_t in, int64_t out);
 
 // For out[i] = table[ids[i]]: dtable[ids[i], :] += dy[i, :].
 void get_rows_backward(const int32_t* ids, const float* dy, float* dtable, int64_t n, int64_t dim);
@@ -44,10 +46,11 @@ void silu_mul_backward(ThreadPool& pool, const float* gate, const float* up, con
 // n_heads / n_kv_heads query heads per KV head. The training forward also keeps the
 // logsumexp of each (token, head) score row, lse [T, n_heads], which the backward uses to
 // recompute the probabilities instead of storing them.
-void attention_forward(ThreadPool& pool, const float* q, const float* k, const float* v, int64_t T, int64_t n_heads,
-                       int64_t n_kv_heads, int64_t head_dim, float scale, float* out, float* lse);
+void attention_forward(const IsaKernels& kernels, ThreadPool& pool, const float* q, const float* k, const float* v,
+                       int64_t T, int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, float scale, float* out,
+                       float* lse);
 // dq, dk and dv are written (dk, dv summed over the GQA group and over the tokens attending).
-void attention_backward(ThreadPool& pool, const float* q, const float* k, const float* v, const float* out,
+void attention_backward(const IsaKernels& kernels, ThreadPool& pool, const float* q, const float* k, const float* v, const float* out,
                         const float* lse, const float* dout, int64_t T, int64_t n_heads, int64_t n_kv_heads,
                         int64_t head_dim, float scale, float* dq, float* dk, float* dv);
 

@@ -22,16 +22,6 @@ namespace orchard::cpu {
 
 namespace {
 
-float dot(const float* a, const float* b, int64_t n) {
-  float s = 0.0f;
-  for (int64_t i = 0; i < n; ++i) s += a[i] * b[i];
-  return s;
-}
-
-void axpy(float* __restrict y, const float* __restrict x, float a, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
-}
-
 // fn(item, thread) for item in [0, items), item i on thread i % threads.
 template <class Fn>
 void round_robin(ThreadPool& pool, int64_t items, Fn&& fn) {
@@ -50,8 +40,9 @@ void check_heads(int64_t n_heads, int64_t n_kv_heads) {
 
 }  // namespace
 
-void attention_forward(ThreadPool& pool, const float* q, const float* k, const float* v, int64_t T, int64_t n_heads,
-                       int64_t n_kv_heads, int64_t head_dim, float scale, float* out, float* lse) {
+void attention_forward(const IsaKernels& kernels, ThreadPool& pool, const float* q, const float* k, const float* v,
+                       int64_t T, int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, float scale, float* out,
+                       float* lse) {
   check_heads(n_heads, n_kv_heads);
   const int64_t group = n_heads / n_kv_heads, kv_stride = n_kv_heads * head_dim;
   std::vector<std::vector<float>> scores(static_cast<size_t>(pool.size()));
@@ -62,25 +53,25 @@ void attention_forward(ThreadPool& pool, const float* q, const float* k, const f
     s.resize(static_cast<size_t>(t + 1));
     float max = -INFINITY;
     for (int64_t j = 0; j <= t; ++j) {
-      s[j] = scale * dot(qi, k + j * kv_stride + g * head_dim, head_dim);
+      s[j] = scale * kernels.dot(qi, k + j * kv_stride + g * head_dim, head_dim);
       max = std::max(max, s[j]);
     }
     float sum = 0.0f;
     for (int64_t j = 0; j <= t; ++j) sum += (s[j] = std::exp(s[j] - max));
     float* o = out + item * head_dim;
     std::fill(o, o + head_dim, 0.0f);
-    for (int64_t j = 0; j <= t; ++j) axpy(o, v + j * kv_stride + g * head_dim, s[j] / sum, head_dim);
+    for (int64_t j = 0; j <= t; ++j) kernels.axpy(s[j] / sum, v + j * kv_stride + g * head_dim, o, head_dim);
     lse[item] = max + std::log(sum);
   });
 }
 
-void attention_backward(ThreadPool& pool, const float* q, const float* k, const float* v, const float* out,
+void attention_backward(const IsaKernels& kernels, ThreadPool& pool, const float* q, const float* k, const float* v, const float* out,
                         const float* lse, const float* dout, int64_t T, int64_t n_heads, int64_t n_kv_heads,
                         int64_t head_dim, float scale, float* dq, float* dk, float* dv) {
   check_heads(n_heads, n_kv_heads);
   const int64_t group = n_heads / n_kv_heads, kv_stride = n_kv_heads * head_dim;
   std::vector<float> delta(static_cast<size_t>(T * n_heads));
-  for (int64_t i = 0; i < T * n_heads; ++i) delta[i] = dot(dout + i * head_dim, out + i * head_dim, head_dim);
+  for (int64_t i = 0; i < T * n_heads; ++i) delta[i] = kernels.dot(dout + i * head_dim, out + i * head_dim, head_dim);
 
   // dq per (query token t, head h), over keys j <= t.
   round_robin(pool, T * n_heads, [&](int64_t item, int) {
@@ -91,9 +82,9 @@ void attention_backward(ThreadPool& pool, const float* q, const float* k, const 
     std::fill(dqi, dqi + head_dim, 0.0f);
     for (int64_t j = 0; j <= t; ++j) {
       const float* kj = k + j * kv_stride + g * head_dim;
-      const float p = std::exp(scale * dot(qi, kj, head_dim) - lse[item]);
-      const float ds = p * (dot(gi, v + j * kv_stride + g * head_dim, head_dim) - delta[item]);
-      axpy(dqi, kj, scale * ds, head_dim);
+      const float p = std::exp(scale * kernels.dot(qi, kj, head_dim) - lse[item]);
+      const float ds = p * (kernels.dot(gi, v + j * kv_stride + g * head_dim, head_dim) - delta[item]);
+      kernels.axpy(scale * ds, kj, dqi, head_dim);
     }
   });
 
@@ -111,10 +102,10 @@ void attention_backward(ThreadPool& pool, const float* q, const float* k, const 
         const int64_t row = t * n_heads + h;
         const float* qt = q + row * head_dim;
         const float* gt = dout + row * head_dim;
-        const float p = std::exp(scale * dot(qt, kj, head_dim) - lse[row]);
-        const float ds = p * (dot(gt, vj, head_dim) - delta[row]);
-        axpy(dkj, qt, scale * ds, head_dim);
-        axpy(dvj, gt, p, head_dim);
+        const float p = std::exp(scale * kernels.dot(qt, kj, head_dim) - lse[row]);
+        const float ds = p * (kernels.dot(gt, vj, head_dim) - delta[row]);
+        kernels.axpy(scale * ds, qt, dkj, head_dim);
+        kernels.axpy(p, gt, dvj, head_dim);
       }
     }
   });

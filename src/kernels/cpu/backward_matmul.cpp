@@ -3,10 +3,11 @@
 // dx = dy * w reads w by rows like the forward, but every weight row contributes to every
 // column of dx, so threads split dx by column tiles (block-aligned, so a quantized row slice
 // decodes on its own) and each walks all weight rows, decoding a few rows of its slice at a
-// time into an L1/L2-sized buffer. No two threads write the same dx element.
+// time into an L2-sized buffer. No two threads write the same dx element.
 //
-// dw = dy^T * x splits the weight rows among the threads; four rows at a time share each
-// loaded slice of an x row.
+// dw = dy^T * x splits the weight rows among the threads, each walking column tiles and
+// chunks of x rows. Both are the same small GEMM (c += a * b over a depth, a reading dy along
+// its rows or its columns) of the ISA's axpy.
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -20,89 +21,59 @@ namespace orchard::cpu {
 
 namespace {
 
-constexpr int64_t kColumnTile = 512;  // floats of a dx / dw row slice kept hot
-constexpr int64_t kRowChunk = 32;     // weight rows decoded per step (32 x 512 x 4 B = 64 KiB)
+constexpr int64_t kColumnTile = 512;  // columns of dx / dw (and of the B panel) per step
+constexpr int64_t kRowChunk = 32;     // weight rows (dx) or x rows (dw) per step: 32 x 512 x 4 B = 64 KiB
 
-// y[c] += a0 r0[c] + a1 r1[c] + a2 r2[c] + a3 r3[c]: one load and store of y per four rows.
-void axpy4(float* __restrict y, const float* __restrict r0, const float* __restrict r1, const float* __restrict r2,
-           const float* __restrict r3, float a0, float a1, float a2, float a3, int64_t n) {
-  for (int64_t c = 0; c < n; ++c) y[c] += a0 * r0[c] + a1 * r1[c] + a2 * r2[c] + a3 * r3[c];
-}
-
-void axpy(float* __restrict y, const float* __restrict r, float a, int64_t n) {
-  for (int64_t c = 0; c < n; ++c) y[c] += a * r[c];
+// C[rows, width] += A * B with A[m, k] = a[m * am + k * ak] and B [depth, width] row-major
+// (rows ldb apart), by the ISA's axpy along each row of C. B (a chunk of weight rows or of x
+// rows) is small enough to stay in L2 while every row of C sweeps it.
+void gemm(const IsaKernels& kernels, const float* a, int64_t am, int64_t ak, const float* b, int64_t ldb, float* c,
+          int64_t ldc, int64_t rows, int64_t width, int64_t depth) {
+  for (int64_t m = 0; m < rows; ++m)
+    for (int64_t k = 0; k < depth; ++k) kernels.axpy(a[m * am + k * ak], b + k * ldb, c + m * ldc, width);
 }
 
 }  // namespace
 
-void matmul_backward_x(ThreadPool& pool, const Tensor& w, const float* dy, float* dx, int64_t n) {
+void matmul_backward_x(const IsaKernels& kernels, ThreadPool& pool, const Tensor& w, const float* dy, float* dx, int64_t n) {
   if (w.ndim() != 2) throw Error("matmul backward: weight " + shape_str(w.shape()) + " is not 2-D");
   const DType type = w.dtype();
   const QuantTraits* traits = quant_traits(type);
   if (!traits) throw Error("matmul backward: weight type " + std::string(dtype_name(type)) + " cannot be decoded");
   const int64_t out = w.dim(0), in = w.dim(1);
-  const int64_t block = dtype_info(type).block_size;
-  if (in % block != 0)
+  const int64_t block_size = dtype_info(type).block_size;
+  if (in % block_size != 0)
     throw Error("matmul backward: weight " + shape_str(w.shape()) + " rows are not whole " +
                 std::string(dtype_name(type)) + " blocks");
-  const int64_t tile = std::max(block, kColumnTile / block * block);
+  const int64_t tile = std::max(block_size, kColumnTile / block_size * block_size);
   const int64_t n_tiles = (in + tile - 1) / tile;
   const bool direct = type == DType::F32;  // f32 rows are read in place
 
   pool.parallel_for(n_tiles, [&](int64_t begin, int64_t end, int) {
     std::vector<float> buffer(direct ? 0 : static_cast<size_t>(kRowChunk * tile));
-    std::vector<const float*> rows(kRowChunk);
     for (int64_t t = begin; t < end; ++t) {
       const int64_t c0 = t * tile, width = std::min(tile, in - c0);
       const size_t offset = row_bytes(type, c0);
       for (int64_t o0 = 0; o0 < out; o0 += kRowChunk) {
         const int64_t m = std::min(kRowChunk, out - o0);
-        for (int64_t r = 0; r < m; ++r) {
-          if (direct) {
-            rows[r] = w.f32() + (o0 + r) * in + c0;
-          } else {
-            traits->to_float(w.row(o0 + r) + offset, buffer.data() + r * tile, width);
-            rows[r] = buffer.data() + r * tile;
-          }
-        }
-        for (int64_t i = 0; i < n; ++i) {
-          float* dxi = dx + i * in + c0;
-          const float* a = dy + i * out + o0;
-          int64_t r = 0;
-          for (; r + 4 <= m; r += 4)
-            axpy4(dxi, rows[r], rows[r + 1], rows[r + 2], rows[r + 3], a[r], a[r + 1], a[r + 2], a[r + 3], width);
-          for (; r < m; ++r) axpy(dxi, rows[r], a[r], width);
-        }
+        if (!direct)
+          for (int64_t r = 0; r < m; ++r) traits->to_float(w.row(o0 + r) + offset, buffer.data() + r * tile, width);
+        const float* b = direct ? w.f32() + o0 * in + c0 : buffer.data();
+        gemm(kernels, dy + o0, out, 1, b, direct ? in : tile, dx + c0, in, n, width, m);
       }
     }
   });
 }
 
-void matmul_backward_w(ThreadPool& pool, const float* x, const float* dy, float* dw, int64_t n, int64_t in,
+// dw rows are split among the threads; each walks column tiles and chunks of x rows.
+void matmul_backward_w(const IsaKernels& kernels, ThreadPool& pool, const float* x, const float* dy, float* dw, int64_t n, int64_t in,
                        int64_t out) {
-  pool.parallel_for((out + 3) / 4, [&](int64_t begin, int64_t end, int) {
-    for (int64_t b = begin; b < end; ++b) {
-      const int64_t o0 = b * 4, m = std::min<int64_t>(4, out - o0);
-      for (int64_t c0 = 0; c0 < in; c0 += kColumnTile) {
-        const int64_t width = std::min(kColumnTile, in - c0);
-        for (int64_t i = 0; i < n; ++i) {
-          const float* xi = x + i * in + c0;
-          const float* a = dy + i * out + o0;
-          if (m == 4) {
-            float* __restrict w0 = dw + o0 * in + c0;
-            float* __restrict w1 = w0 + in;
-            float* __restrict w2 = w1 + in;
-            float* __restrict w3 = w2 + in;
-            for (int64_t c = 0; c < width; ++c) {
-              w0[c] += a[0] * xi[c];
-              w1[c] += a[1] * xi[c];
-              w2[c] += a[2] * xi[c];
-              w3[c] += a[3] * xi[c];
-            }
-          } else {
-            for (int64_t r = 0; r < m; ++r) axpy(dw + (o0 + r) * in + c0, xi, a[r], width);
-          }
-        }
+  pool.parallel_for(out, [&](int64_t begin, int64_t end, int) {
+    for (int64_t c0 = 0; c0 < in; c0 += kColumnTile) {
+      const int64_t width = std::min(kColumnTile, in - c0);
+      for (int64_t i0 = 0; i0 < n; i0 += kRowChunk) {
+        const int64_t depth = std::min(kRowChunk, n - i0);
+        gemm(kernels, dy + i0 * out + begin, 1, out, x + i0 * in + c0, in, dw + begin * in + c0, in, end - begin, width, depth);
       }
     }
   });
