@@ -1,5 +1,5 @@
-// The prompt-batch panel matmul (x86/panel_matmul_*.cpp, AVX-512 VNNI and AVX2) against an f64 dot of
-// the decoded weight and activation rows, for every int8-dot weight format: row counts that
+// The prompt-batch panel matmul (x86/panel_matmul_*.cpp, AVX-512 VNNI and AVX2) against the
+// reference dot product (QuantTraits::vec_dot) for every int8-dot weight format: row counts that
 // leave a partial panel (16 or 8 rows), token counts that leave a partial 8-token group, one and many
 // blocks, strided activation rows. Also the affine-u8 view it is built on, element by element
 // against each format's reference decoder.
@@ -133,11 +133,11 @@ void check_batch_matmul(cpu::BatchMatmulFn batch, bool takes_eight_bit) {
         dequantize_row(act, x.data() + t * x_stride, xd.data(), k);
         for (int64_t r = 0; r < rows; ++r) {
           dequantize_row(type, w.row(r), wd.data(), k);
-          double want = 0, magnitude = 0;
-          for (int64_t i = 0; i < k; ++i) {
-            want += double(wd[i]) * xd[i];
-            magnitude += std::abs(double(wd[i]) * xd[i]);
-          }
+          // The reference dot (what ggml computes: q8_1's f16 sum term included), within the
+          // rounding of summing the same products in another order.
+          const double want = quant_traits(type)->vec_dot(w.row(r), x.data() + t * x_stride, k);
+          double magnitude = 0;
+          for (int64_t i = 0; i < k; ++i) magnitude += std::abs(double(wd[i]) * xd[i]);
           ASSERT_NEAR(y[t * rows + r], want, 1e-5 * magnitude + 1e-6)
               << rows << " rows, " << n << " tokens, k " << k << ": row " << r << " token " << t;
         }
@@ -148,12 +148,12 @@ void check_batch_matmul(cpu::BatchMatmulFn batch, bool takes_eight_bit) {
   EXPECT_GE(tested, takes_eight_bit ? 15 : 10);
 }
 
-TEST(KernelsPanel, Avx512BatchMatmulMatchesDecodedDotProducts) {
+TEST(KernelsPanel, Avx512BatchMatmulMatchesTheReferenceDot) {
   if (!cpu::isa_supported(cpu::Isa::Avx512)) GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
   check_batch_matmul(cpu::avx512_panel::batch_matmul, true);
 }
 
-TEST(KernelsPanel, Avx2BatchMatmulMatchesDecodedDotProductsUpToSixBits) {
+TEST(KernelsPanel, Avx2BatchMatmulMatchesTheReferenceDotUpToSixBits) {
   if (!cpu::isa_supported(cpu::Isa::Avx2)) GTEST_SKIP() << "no AVX2 on this CPU";
   check_batch_matmul(cpu::avx2_panel::batch_matmul, false);
 }

@@ -72,12 +72,13 @@ struct ActivationLayout {
   size_t block_bytes = 0;
   size_t quants_offset = 0;
   bool f32_scale = false;   // q8_K's scale is f32, the others' f16 at offset 0
+  bool f16_sum = false;     // q8_1 carries s = d * sum(qs) as f16 at offset 2: use it, as its dot does
 };
 
 inline bool activation_layout(DType t, ActivationLayout& out) {
   switch (t) {
     case DType::Q8_0: out = {kQK, sizeof(BlockQ8_0), offsetof(BlockQ8_0, qs), false}; return true;
-    case DType::Q8_1: out = {kQK, sizeof(BlockQ8_1), offsetof(BlockQ8_1, qs), false}; return true;
+    case DType::Q8_1: out = {kQK, sizeof(BlockQ8_1), offsetof(BlockQ8_1, qs), false, true}; return true;
     case DType::Q8_K: out = {kQK_K, sizeof(BlockQ8_K), offsetof(BlockQ8_K, qs), true}; return true;
     default: return false;
   }
@@ -201,12 +202,18 @@ inline void prepare_activations(ThreadPool& pool, const ActivationLayout& a, Pro
           std::memcpy(&h, block, sizeof h);
           dx = f16_to_f32(h);
         }
-        const auto* q = reinterpret_cast<const int8_t*>(row + offsets[static_cast<size_t>(j)]);
-        int sum = 0;
-        for (int i = 0; i < p.sub; ++i) sum += q[i];
         float* out = terms.data() + (t * p.n_sub + j) * 2;
         out[0] = dx;
-        out[1] = dx * static_cast<float>(sum);
+        if (a.f16_sum) {
+          uint16_t h;
+          std::memcpy(&h, block + 2, sizeof h);
+          out[1] = f16_to_f32(h);
+        } else {
+          const auto* q = reinterpret_cast<const int8_t*>(row + offsets[static_cast<size_t>(j)]);
+          int sum = 0;
+          for (int i = 0; i < p.sub; ++i) sum += q[i];
+          out[1] = dx * static_cast<float>(sum);
+        }
       }
     }
   });
