@@ -117,7 +117,7 @@ done
 rm -f "$raw.run"
 
 "$python" - "$raw" "$results" "$here" "$build" "$peer_dir" "$threads" "$pp" "$tg" "$rounds" <<'EOF'
-import datetime, json, os, platform, re, statistics, subprocess, sys
+import datetime, glob, json, os, platform, re, statistics, subprocess, sys
 raw, results_path, repo, build, peer_dir, threads, pp, tg, rounds = sys.argv[1:]
 records = [json.loads(line) for line in open(raw)]
 
@@ -143,10 +143,10 @@ def compiler():
 
 def peer_version():
     meta = os.path.join(peer_dir, "node_modules/node-llama-cpp/package.json")
-    bins = os.path.join(peer_dir, "node_modules/@node-llama-cpp/linux-x64/bins/_nlcBuildMetadata.json")
+    bins = glob.glob(os.path.join(peer_dir, "node_modules/@node-llama-cpp/*/bins/*/_nlcBuildMetadata.json"))
     v = "node-llama-cpp " + json.load(open(meta))["version"] if os.path.exists(meta) else "node-llama-cpp ?"
-    if os.path.exists(bins):
-        v += " (llama.cpp release %s, prebuilt CPU binaries)" % json.load(open(bins))["buildOptions"]["llamaCpp"]["release"]
+    if bins:
+        v += " (llama.cpp release %s, prebuilt CPU binaries)" % json.load(open(bins[0]))["buildOptions"]["llamaCpp"]["release"]
     return v
 
 def source_commit():
