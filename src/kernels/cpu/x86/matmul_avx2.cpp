@@ -8,6 +8,7 @@
 
 #include "kernels/cpu/kernels.h"
 #include "kernels/cpu/vector_math.h"
+#include "kernels/cpu/x86/panel_matmul.h"
 #include "kernels/cpu/x86/tile_dispatch.h"
 #include "kernels/cpu/x86/tile_sets.h"
 
@@ -124,6 +125,9 @@ const IsaKernels& avx2_kernels() {
     add_k_quant_tiles_avx2(k);
     add_kv_kernels_avx2(k);
     add_legacy_quant_tiles_avx2(k);
+    // Prompt batches of the formats up to 6 bits: the panel kernel (see matmul_avx512.cpp).
+    k.batch_matmul = avx2_panel::batch_matmul;
+    k.batch_min_tokens = 8;
     return k;
   }();
   return table;
