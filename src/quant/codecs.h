@@ -26,7 +26,9 @@ void encode_q5_0(const float* src, void* dst, int64_t n);
 void encode_q5_1(const float* src, void* dst, int64_t n);
 void encode_q8_0(const float* src, void* dst, int64_t n);
 void encode_iq4_nl(const float* src, void* dst, int64_t n);  // as llama-quantize (7 tries)
-void encode_q4_k(const float* src, void* dst, int64_t n);  // as ggml's quantize_row_*_K_ref
+void encode_q2_k(const float* src, void* dst, int64_t n);  // as ggml's quantize_row_*_K_ref
+void encode_q3_k(const float* src, void* dst, int64_t n);
+void encode_q4_k(const float* src, void* dst, int64_t n);
 void encode_q5_k(const float* src, void* dst, int64_t n);
 void encode_q6_k(const float* src, void* dst, int64_t n);
 

@@ -269,6 +269,63 @@ float fit_symmetric_scale(int n, int nmax, const float* x, int8_t* L) {
   return scale;
 }
 
+// ggml's make_q3_quants with do_rmse: symmetric quants L - nmax in [-nmax, nmax - 1] at the
+// inverse scale -nmax / max, then up to 5 rounds moving single quants where that improves the
+// weighted (w = x^2) least-squares fit; returns its scale.
+float fit_q3_scale(int n, int nmax, const float* x, int8_t* L) {
+  float max = 0, amax = 0;
+  for (int i = 0; i < n; ++i) {
+    if (std::fabs(x[i]) > amax) {
+      amax = std::fabs(x[i]);
+      max = x[i];
+    }
+  }
+  if (amax < kGroupMaxEps) {
+    std::fill(L, L + n, 0);
+    return 0.0f;
+  }
+  const float iscale = static_cast<float>(-nmax) / max;
+  float sumlx = 0, suml2 = 0;
+  for (int i = 0; i < n; ++i) {
+    const int l = std::clamp(nearest_int(iscale * x[i]), -nmax, nmax - 1);
+    L[i] = static_cast<int8_t>(l);
+    const float w = x[i] * x[i];
+    sumlx += w * x[i] * static_cast<float>(l);
+    suml2 += w * static_cast<float>(l) * static_cast<float>(l);
+  }
+  for (int round = 0; round < 5; ++round) {
+    int changed = 0;
+    for (int i = 0; i < n; ++i) {
+      const float w = x[i] * x[i];
+      float slx = sumlx - w * x[i] * static_cast<float>(L[i]);
+      if (slx > 0) {
+        float sl2 = suml2 - w * static_cast<float>(L[i]) * static_cast<float>(L[i]);
+        const int new_l = std::clamp(nearest_int(x[i] * sl2 / slx), -nmax, nmax - 1);
+        if (new_l != L[i]) {
+          slx += w * x[i] * static_cast<float>(new_l);
+          sl2 += w * static_cast<float>(new_l) * static_cast<float>(new_l);
+          if (sl2 > 0 && slx * slx * suml2 > sumlx * sumlx * sl2) {
+            L[i] = static_cast<int8_t>(new_l);
+            sumlx = slx;
+            suml2 = sl2;
+            ++changed;
+          }
+        }
+      }
+    }
+    if (!changed) break;
+  }
+  for (int i = 0; i < n; ++i) L[i] = static_cast<int8_t>(L[i] + nmax);
+  return suml2 > 0 ? sumlx / suml2 : 0.0f;
+}
+
+// q2_K / q3_K store 2 bits of each quant: element 128h + 32s + l at bits 2s of qs[32h + l].
+void pack_2bit(const uint8_t* L, uint8_t* qs) {
+  for (int j = 0; j < kQK_K; j += 128)
+    for (int l = 0; l < 32; ++l)
+      qs[j / 4 + l] = static_cast<uint8_t>(L[j + l] | (L[j + l + 32] << 2) | (L[j + l + 64] << 4) | (L[j + l + 96] << 6));
+}
+
 // q4_K / q5_K: per 32-element group a (scale, min) fit with weights rms(group) + |x|, both
 // quantized to 6 bits against the super-block's largest, then every element re-quantized
 // against the stored (f16-rounded) scales. Fills b.d, b.dmin, b.scales and L[256].
@@ -383,6 +440,92 @@ void encode_q6_k(const float* src, void* dst, int64_t n) {
         qh[l] = static_cast<uint8_t>((q1 >> 4) | ((q2 >> 4) << 2) | ((q3 >> 4) << 4) | ((q4 >> 4) << 6));
       }
     }
+  }
+}
+
+
+void encode_q2_k(const float* src, void* dst, int64_t n) {
+  auto* b = static_cast<BlockQ2_K*>(dst);
+  for (int64_t i = 0; i < n / kQK_K; ++i, ++b, src += kQK_K) {
+    uint8_t L[kQK_K];
+    float scales[16], mins[16];
+    float max_scale = 0, max_min = 0;
+    for (int g = 0; g < 16; ++g) {
+      float weights[16];
+      for (int l = 0; l < 16; ++l) weights[l] = std::fabs(src[16 * g + l]);
+      scales[g] = fit_scale_min(16, 3, src + 16 * g, weights, L + 16 * g, mins[g], -0.5f, 0.1f, 15, true);
+      max_scale = std::max(max_scale, scales[g]);
+      max_min = std::max(max_min, mins[g]);
+    }
+    // Per 16 elements a 4-bit scale (low nibble) and min (high nibble) against the block's largest.
+    if (max_scale > 0) {
+      const float iscale = 15.0f / max_scale;
+      for (int g = 0; g < 16; ++g) b->scales[g] = static_cast<uint8_t>(nearest_int(iscale * scales[g]));
+      b->d = f32_to_f16(max_scale / 15.0f);
+    } else {
+      std::memset(b->scales, 0, sizeof(b->scales));
+      b->d = f32_to_f16(0.0f);
+    }
+    if (max_min > 0) {
+      const float iscale = 15.0f / max_min;
+      for (int g = 0; g < 16; ++g) b->scales[g] |= static_cast<uint8_t>(nearest_int(iscale * mins[g]) << 4);
+      b->dmin = f32_to_f16(max_min / 15.0f);
+    } else {
+      b->dmin = f32_to_f16(0.0f);
+    }
+    for (int g = 0; g < 16; ++g) {
+      const float d = f16_to_f32(b->d) * static_cast<float>(b->scales[g] & 0x0f);
+      if (d == 0) continue;
+      const float dm = f16_to_f32(b->dmin) * static_cast<float>(b->scales[g] >> 4);
+      for (int l = 0; l < 16; ++l) L[16 * g + l] = static_cast<uint8_t>(std::clamp(nearest_int((src[16 * g + l] + dm) / d), 0, 3));
+    }
+    pack_2bit(L, b->qs);
+  }
+}
+
+void encode_q3_k(const float* src, void* dst, int64_t n) {
+  auto* b = static_cast<BlockQ3_K*>(dst);
+  for (int64_t i = 0; i < n / kQK_K; ++i, ++b, src += kQK_K) {
+    int8_t L[kQK_K];
+    float scales[16];
+    float max_scale = 0, amax = 0;
+    for (int g = 0; g < 16; ++g) {
+      scales[g] = fit_q3_scale(16, 4, src + 16 * g, L + 16 * g);
+      if (std::fabs(scales[g]) > amax) {
+        amax = std::fabs(scales[g]);
+        max_scale = scales[g];
+      }
+    }
+    std::memset(b->scales, 0, sizeof(b->scales));
+    if (max_scale != 0) {
+      const float iscale = -32.0f / max_scale;
+      for (int g = 0; g < 16; ++g) {
+        // ggml keeps nearest_int in an int8_t before clamping: keep that truncation.
+        const int l = std::clamp<int>(static_cast<int8_t>(nearest_int(iscale * scales[g])), -32, 31) + 32;
+        if (g < 8) b->scales[g] = static_cast<uint8_t>(l & 0x0f);
+        else b->scales[g - 8] |= static_cast<uint8_t>((l & 0x0f) << 4);
+        b->scales[8 + g % 4] |= static_cast<uint8_t>((l >> 4) << (2 * (g / 4)));
+      }
+      b->d = f32_to_f16(1 / iscale);
+    } else {
+      b->d = f32_to_f16(0.0f);
+    }
+    int8_t stored[16];
+    unpack_q3_k_scales(b->scales, stored);
+    for (int g = 0; g < 16; ++g) {
+      const float d = f16_to_f32(b->d) * static_cast<float>(stored[g]);
+      if (d == 0) continue;
+      for (int l = 0; l < 16; ++l) L[16 * g + l] = static_cast<int8_t>(std::clamp(nearest_int(src[16 * g + l] / d), -4, 3) + 4);
+    }
+    // The third bit of element j goes to bit j / 32 of hmask[j % 32]; the low two as q2_K's.
+    std::memset(b->hmask, 0, sizeof(b->hmask));
+    uint8_t low[kQK_K];
+    for (int j = 0; j < kQK_K; ++j) {
+      const int q = L[j];
+      if (q > 3) b->hmask[j % 32] |= static_cast<uint8_t>(1 << (j / 32));
+      low[j] = static_cast<uint8_t>(q > 3 ? q - 4 : q);
+    }
+    pack_2bit(low, b->qs);
   }
 }
 

@@ -2,7 +2,7 @@
 """Independent numpy reference for the GGML block formats, written from the format
 definitions (block layouts as in ggml-common.h / gguf-py), used by tests/test_quant_reference.
 
-  quant_ref.py quantize TYPE IN.f32 OUT.bin     encode raw little-endian float32 (q8_0 q4_0 q4_1 q5_0 q5_1 iq4_nl q4_k q5_k q6_k f16 bf16)
+  quant_ref.py quantize TYPE IN.f32 OUT.bin     encode raw little-endian float32 (q8_0 q4_0 q4_1 q5_0 q5_1 iq4_nl q2_k..q6_k f16 bf16)
   quant_ref.py dequantize TYPE IN.bin OUT.f32   decode whole blocks of TYPE to float32
 
 Arithmetic mirrors the C reference exactly: every product/sum is float32 and rounded once,
@@ -253,6 +253,82 @@ def fit_symmetric_scale(x, nmax):
     return np.where(zero, F32(0), scale), np.where(zero[:, None], 0, L + nmax)
 
 
+def fit_q3_scale(x, nmax):
+    """make_q3_quants(do_rmse) for each row: (scale, L + nmax), up to 5 rounds of single-quant moves."""
+    extreme = running_max(x, absolute=True)
+    zero = np.abs(extreme) < F32(1e-15)
+    L = np.clip(nearest_int((F32(-nmax) / extreme)[:, None] * x), -nmax, nmax - 1)
+    w = x * x
+    sumlx, suml2 = np.zeros(len(x), F32), np.zeros(len(x), F32)
+    for i in range(x.shape[1]):
+        sumlx += w[:, i] * x[:, i] * L[:, i].astype(F32)
+        suml2 += w[:, i] * L[:, i].astype(F32) * L[:, i].astype(F32)
+    active = ~zero
+    for _ in range(5):
+        changed = np.zeros(len(x), bool)
+        for i in range(x.shape[1]):  # each move updates the sums the next element sees
+            wi, xi, li = w[:, i], x[:, i], L[:, i].astype(F32)
+            slx, sl2 = sumlx - wi * xi * li, suml2 - wi * li * li
+            new_l = np.clip(nearest_int(xi * sl2 / slx), -nmax, nmax - 1)
+            nl = new_l.astype(F32)
+            slx2, sl22 = slx + wi * xi * nl, sl2 + wi * nl * nl
+            take = (active & (slx > 0) & (new_l != L[:, i]) & (sl22 > 0) &
+                    (slx2 * slx2 * suml2 > sumlx * sumlx * sl22))
+            L[:, i] = np.where(take, new_l, L[:, i])
+            sumlx, suml2 = np.where(take, slx2, sumlx), np.where(take, sl22, suml2)
+            changed |= take
+        active &= changed
+    scale = np.where(suml2 > 0, sumlx / suml2, F32(0))
+    return np.where(zero, F32(0), scale), np.where(zero[:, None], 0, L + nmax)
+
+
+def pack_2bit(L):
+    """[blocks, 256] -> [blocks, 64]: element 128h + 32s + l at bits 2s of byte 32h + l."""
+    r = L.reshape(len(L), 2, 4, 32)
+    return (r[:, :, 0] | (r[:, :, 1] << 2) | (r[:, :, 2] << 4) | (r[:, :, 3] << 6)).reshape(len(L), 64).astype(np.uint8)
+
+
+def encode_q2_k(x):
+    blocks = len(x)
+    g = x.reshape(-1, 16)
+    scales, mins, L = fit_scale_min(g, np.abs(g), 3, -0.5, 0.1, 15, True)
+    scales, mins, L = scales.reshape(blocks, 16), mins.reshape(blocks, 16), L.reshape(blocks, 16, 16)
+    max_scale, max_min = running_max(scales), running_max(mins)
+    ls = np.where((max_scale > 0)[:, None], nearest_int((F32(15) / max_scale)[:, None] * scales) & 0xFF, 0)
+    lm = np.where((max_min > 0)[:, None], (nearest_int((F32(15) / max_min)[:, None] * mins) << 4) & 0xFF, 0)
+    sc = ls | lm
+    d = np.where(max_scale > 0, max_scale / F32(15), F32(0)).astype(np.float16)
+    dmin = np.where(max_min > 0, max_min / F32(15), F32(0)).astype(np.float16)
+    dl = (d.astype(F32)[:, None] * (sc & 0x0F).astype(F32))[:, :, None]
+    ml = (dmin.astype(F32)[:, None] * (sc >> 4).astype(F32))[:, :, None]
+    requant = np.clip(nearest_int((x.reshape(blocks, 16, 16) + ml) / dl), 0, 3)
+    L = np.where(dl != 0, requant, L).reshape(blocks, 256)
+    return np.concatenate([sc.astype(np.uint8), pack_2bit(L), to_f16_bytes(d.astype(F32)),
+                           to_f16_bytes(dmin.astype(F32))], axis=1)
+
+
+def encode_q3_k(x):
+    blocks = len(x)
+    scales, L = fit_q3_scale(x.reshape(-1, 16), 4)
+    scales, L = scales.reshape(blocks, 16), L.reshape(blocks, 16, 16)
+    max_scale = running_max(scales, absolute=True)
+    nz = (max_scale != 0)[:, None]
+    iscale = F32(-32) / max_scale
+    l = np.clip(nearest_int(iscale[:, None] * scales).astype(np.int8).astype(np.int32), -32, 31) + 32  # via int8, as C
+    high = [(l[:, k] >> 4) | ((l[:, k + 4] >> 4) << 2) | ((l[:, k + 8] >> 4) << 4) | ((l[:, k + 12] >> 4) << 6)
+            for k in range(4)]
+    packed = np.concatenate([(l[:, :8] & 0x0F) | ((l[:, 8:] & 0x0F) << 4), np.stack(high, axis=1)], axis=1)
+    packed = np.where(nz, packed, 0).astype(np.uint8)
+    d = np.where(nz[:, 0], F32(1) / iscale, F32(0)).astype(np.float16)
+    stored = np.where(nz, l - 32, -32)  # what the packed bytes decode to
+    dl = (d.astype(F32)[:, None] * stored.astype(F32))[:, :, None]
+    requant = np.clip(nearest_int(x.reshape(blocks, 16, 16) / dl), -4, 3) + 4
+    L = np.where(dl != 0, requant, L).reshape(blocks, 256)
+    hmask = sum(((L.reshape(blocks, 8, 32)[:, k] > 3).astype(np.int64) << k) for k in range(8))
+    low = np.where(L > 3, L - 4, L)
+    return np.concatenate([hmask.astype(np.uint8), pack_2bit(low), packed, to_f16_bytes(d.astype(F32))], axis=1)
+
+
 def encode_k4(x, nmax, rmin, rdelta, nstep):
     """q4_K / q5_K common part: (d, dmin, 12 packed scale bytes, L[256]) per super-block."""
     blocks = len(x)
@@ -435,7 +511,7 @@ def decode_q6_k(b):
 
 
 ENCODERS = {"q8_0": encode_q8_0, "q4_0": encode_q4_0, "q4_1": encode_q4_1, "q5_0": encode_q5_0,
-            "q5_1": encode_q5_1, "iq4_nl": encode_iq4_nl, "q4_k": encode_q4_k, "q5_k": encode_q5_k, "q6_k": encode_q6_k}
+            "q5_1": encode_q5_1, "iq4_nl": encode_iq4_nl, "q2_k": encode_q2_k, "q3_k": encode_q3_k, "q4_k": encode_q4_k, "q5_k": encode_q5_k, "q6_k": encode_q6_k}
 DECODERS = {
     "iq4_nl": decode_iq4_nl, "q4_0": decode_q4_0, "q4_1": decode_q4_1, "q5_0": decode_q5_0, "q5_1": decode_q5_1, "q8_0": decode_q8_0,
     "q2_k": decode_q2_k, "q3_k": decode_q3_k, "q6_k": decode_q6_k,
