@@ -12,6 +12,7 @@ namespace {
 struct Vec {
   using Reg = __m256;
   static constexpr int kLanes = 8;
+  static constexpr int kAccumulators = 8;
   static Reg zero() { return _mm256_setzero_ps(); }
   static Reg set1(float x) { return _mm256_set1_ps(x); }
   static Reg load(const float* p) { return _mm256_loadu_ps(p); }

@@ -11,6 +11,7 @@ namespace {
 struct Vec {
   using Reg = __m512;
   static constexpr int kLanes = 16;
+  static constexpr int kAccumulators = 16;
   static Reg zero() { return _mm512_setzero_ps(); }
   static Reg set1(float x) { return _mm512_set1_ps(x); }
   static Reg load(const float* p) { return _mm512_loadu_ps(p); }
