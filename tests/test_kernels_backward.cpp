@@ -75,7 +75,8 @@ class Backward : public ::testing::Test {
   void SetUp() override {
     static const std::string python = test::reference_python("torch,numpy");  // probing imports torch: once
     python_ = python;
-    if (python_.empty()) GTEST_SKIP() << "no Python with torch and numpy for tools/reference/grad_ref.py (set ORCHARD_PYTHON)";
+    if (python_.empty())
+      GTEST_SKIP() << "no Python with torch and numpy for tools/reference/grad_ref.py (set ORCHARD_PYTHON)";
   }
   std::string python_;
   ThreadPool pool_{2};
@@ -84,7 +85,7 @@ class Backward : public ::testing::Test {
 
 // matmul and attention use the ISA's dot / axpy: every path this machine runs is checked.
 TEST_F(Backward, MatmulF32) {
-  const int64_t n = 5, in = 1037, out = 37;  // column tiles with a tail, row chunks with a tail
+  const int64_t n = 70, in = 1037, out = 37;  // tiles of dx rows, columns and weight rows, each with a tail
   const Floats x = random_floats(n * in, rng_), w = random_floats(out * in, rng_), dy = random_floats(n * out, rng_);
   const Floats dx0 = random_floats(n * in, rng_), dw0 = random_floats(out * in, rng_);
   Reference ref("matmul", "{}");
@@ -155,7 +156,8 @@ TEST_F(Backward, GetRows) {
 TEST_F(Backward, RmsNorm) {
   const int64_t rows = 5, dim = 67;
   const float eps = 1e-5f;
-  const Floats x = random_floats(rows * dim, rng_, 2.0f), w = random_floats(dim, rng_), dy = random_floats(rows * dim, rng_);
+  const Floats x = random_floats(rows * dim, rng_, 2.0f), w = random_floats(dim, rng_),
+               dy = random_floats(rows * dim, rng_);
   Floats dx(rows * dim), dw(dim, 0.0f);
   cpu::rms_norm_backward(pool_, x.data(), w.data(), dy.data(), dx.data(), dw.data(), rows, dim, eps);
 
@@ -216,7 +218,8 @@ TEST_F(Backward, Rope) {
     Floats inv_freq(c.rot_dim / 2);
     for (size_t i = 0; i < inv_freq.size(); ++i)
       inv_freq[i] = static_cast<float>(std::pow(10000.0, -2.0 * i / c.rot_dim));
-    const RopeTable table{.style = c.style, .rot_dim = c.rot_dim, .inv_freq = inv_freq.data(), .attn_factor = c.attn_factor};
+    const RopeTable table{
+        .style = c.style, .rot_dim = c.rot_dim, .inv_freq = inv_freq.data(), .attn_factor = c.attn_factor};
     const Floats x = random_floats(T * heads * head_dim, rng_), dy = random_floats(x.size(), rng_);
     Floats dx = dy;
     cpu::rope_backward(pool_, dx.data(), T, heads, head_dim, positions.data(), table);

@@ -35,8 +35,9 @@ void add(Floats& y, const Floats& x) {
   for (size_t i = 0; i < y.size(); ++i) y[i] += x[i];
 }
 
+// embd, q_dim and ff are whole 32s: the forward matmul takes its inputs in blocks of 32.
 struct Dims {
-  int64_t T = 7, vocab = 19, embd = 32, n_heads = 4, n_kv_heads = 2, head_dim = 8, ff = 96;  // the forward matmul takes inputs of whole 32s
+  int64_t T = 7, vocab = 19, embd = 32, n_heads = 4, n_kv_heads = 2, head_dim = 8, ff = 96;
   int64_t q_dim() const { return n_heads * head_dim; }
   int64_t kv_dim() const { return n_kv_heads * head_dim; }
 };
@@ -54,10 +55,10 @@ struct Named {
 
 std::vector<Named> named(Params& p, const Dims& d) {
   const int64_t E = d.embd, F = d.ff, V = d.vocab, Q = d.q_dim(), KV = d.kv_dim();
-  return {{"table", &p.table, {V, E}},   {"attn_norm", &p.attn_norm, {E}}, {"wq", &p.wq, {Q, E}},
-          {"wk", &p.wk, {KV, E}},        {"wv", &p.wv, {KV, E}},          {"wo", &p.wo, {E, Q}},
-          {"ffn_norm", &p.ffn_norm, {E}}, {"wgate", &p.wgate, {F, E}},     {"wup", &p.wup, {F, E}},
-          {"wdown", &p.wdown, {E, F}},   {"wout", &p.wout, {V, E}}};
+  return {{"table", &p.table, {V, E}},    {"attn_norm", &p.attn_norm, {E}}, {"wq", &p.wq, {Q, E}},
+          {"wk", &p.wk, {KV, E}},         {"wv", &p.wv, {KV, E}},           {"wo", &p.wo, {E, Q}},
+          {"ffn_norm", &p.ffn_norm, {E}}, {"wgate", &p.wgate, {F, E}},      {"wup", &p.wup, {F, E}},
+          {"wdown", &p.wdown, {E, F}},    {"wout", &p.wout, {V, E}}};
 }
 
 Tensor view(Floats& w, int64_t rows, int64_t cols) { return Tensor(DType::F32, {rows, cols}, w.data()); }
@@ -66,7 +67,8 @@ class BackwardBlock : public ::testing::TestWithParam<RopeStyle> {};
 
 TEST_P(BackwardBlock, MatchesAutograd) {
   const std::string python = test::reference_python("torch,numpy");
-  if (python.empty()) GTEST_SKIP() << "no Python with torch and numpy for tools/reference/grad_ref.py (set ORCHARD_PYTHON)";
+  if (python.empty())
+    GTEST_SKIP() << "no Python with torch and numpy for tools/reference/grad_ref.py (set ORCHARD_PYTHON)";
   const Dims s;
   const int64_t T = s.T, E = s.embd, F = s.ff, V = s.vocab, Q = s.q_dim(), KV = s.kv_dim();
   const float eps = 1e-5f, scale = 1.0f / std::sqrt(static_cast<float>(s.head_dim));
@@ -138,8 +140,8 @@ TEST_P(BackwardBlock, MatchesAutograd) {
   // Attention half: x1 = x0 + o(attention(rope(q(h1)), rope(k(h1)), v(h1))), h1 = rms_norm(x0).
   cpu::matmul_backward_x(kernels, pool, view(p.wo, E, Q), dx1.data(), dattn.data(), T);
   cpu::matmul_backward_w(kernels, pool, attn.data(), dx1.data(), g.wo.data(), T, Q, E);
-  cpu::attention_backward(kernels, pool, q.data(), k.data(), v.data(), attn.data(), lse.data(), dattn.data(), T, s.n_heads,
-                          s.n_kv_heads, s.head_dim, scale, dq.data(), dk.data(), dv.data());
+  cpu::attention_backward(kernels, pool, q.data(), k.data(), v.data(), attn.data(), lse.data(), dattn.data(), T,
+                          s.n_heads, s.n_kv_heads, s.head_dim, scale, dq.data(), dk.data(), dv.data());
   cpu::rope_backward(pool, dq.data(), T, s.n_heads, s.head_dim, positions.data(), rope);
   cpu::rope_backward(pool, dk.data(), T, s.n_kv_heads, s.head_dim, positions.data(), rope);
   cpu::matmul_backward_x(kernels, pool, view(p.wq, Q, E), dq.data(), dh1.data(), T);
@@ -153,11 +155,11 @@ TEST_P(BackwardBlock, MatchesAutograd) {
   cpu::get_rows_backward(ids.data(), dx0.data(), g.table.data(), T, E);
 
   char params[256];
-  std::snprintf(params, sizeof params,
-                "{\"n_heads\":%lld,\"n_kv_heads\":%lld,\"head_dim\":%lld,\"eps\":%.17g,\"scale\":%.17g,\"style\":\"%s\"}",
-                static_cast<long long>(s.n_heads), static_cast<long long>(s.n_kv_heads),
-                static_cast<long long>(s.head_dim), static_cast<double>(eps), static_cast<double>(scale),
-                GetParam() == RopeStyle::Neox ? "neox" : "interleaved");
+  std::snprintf(
+      params, sizeof params,
+      "{\"n_heads\":%lld,\"n_kv_heads\":%lld,\"head_dim\":%lld,\"eps\":%.17g,\"scale\":%.17g,\"style\":\"%s\"}",
+      static_cast<long long>(s.n_heads), static_cast<long long>(s.n_kv_heads), static_cast<long long>(s.head_dim),
+      static_cast<double>(eps), static_cast<double>(scale), GetParam() == RopeStyle::Neox ? "neox" : "interleaved");
   test::Reference ref("block", params);
   for (const Named& n : named(p, s)) ref.f32(n.name, *n.data, n.shape, true);
   ref.i32("ids", ids, {T});

@@ -52,8 +52,8 @@ void Reference::i32(const std::string& name, const std::vector<int32_t>& data, c
 
 void Reference::write(const std::string& name, const void* data, size_t bytes, const Shape& shape, const char* dtype) {
   std::ofstream(dir_ / (name + ".bin"), std::ios::binary).write(static_cast<const char*>(data), bytes);
-  inputs_ += (inputs_.empty() ? "\"" : ",\"") + name + "\":{\"shape\":" + shape_json(shape) + ",\"dtype\":\"" +
-             dtype + "\"}";
+  inputs_ +=
+      (inputs_.empty() ? "\"" : ",\"") + name + "\":{\"shape\":" + shape_json(shape) + ",\"dtype\":\"" + dtype + "\"}";
 }
 
 void Reference::write_spec() const {

@@ -1,5 +1,7 @@
 // Backward of the row-wise and element-wise ops (embedding rows, RMSNorm, RoPE, SiLU gating)
 // and the softmax cross-entropy loss. Row sums are taken in double as in the forward.
+#include "kernels/cpu/backward.h"
+
 #include <algorithm>
 #include <cmath>
 #include <string>
@@ -7,7 +9,6 @@
 
 #include "core/error.h"
 #include "core/threadpool.h"
-#include "kernels/cpu/backward.h"
 #include "kernels/cpu/ops.h"
 
 namespace orchard::cpu {
@@ -66,8 +67,8 @@ void rope_backward(ThreadPool& pool, float* dx, int64_t n_tokens, int64_t n_head
 }
 
 // y = g s(g) u with s the logistic sigmoid: dup = dy g s(g), dgate = dy u s(g) (1 + g (1 - s(g))).
-void silu_mul_backward(ThreadPool& pool, const float* gate, const float* up, const float* dy, float* dgate,
-                       float* dup, int64_t n) {
+void silu_mul_backward(ThreadPool& pool, const float* gate, const float* up, const float* dy, float* dgate, float* dup,
+                       int64_t n) {
   pool.parallel_for(n, [&](int64_t begin, int64_t end, int) {
     for (int64_t i = begin; i < end; ++i) {
       const float g = gate[i];

@@ -19,7 +19,8 @@ namespace orchard::cpu {
 // For y[n, out] = x[n, in] * w^T:
 // dx[n, in] += dy[n, out] * w, w {out, in} of any readable dtype (f32, f16, bf16 or a frozen
 // quantized weight: rows are decoded to f32 a slice at a time, never the whole matrix).
-void matmul_backward_x(const IsaKernels& kernels, ThreadPool& pool, const Tensor& w, const float* dy, float* dx, int64_t n);
+void matmul_backward_x(const IsaKernels& kernels, ThreadPool& pool, const Tensor& w, const float* dy, float* dx,
+                       int64_t n);
 // dw[out, in] += dy^T * x for an f32 weight.
 void matmul_backward_w(const IsaKernels& kernels, ThreadPool& pool, const float* x, const float* dy, float* dw,
                        int64_t n, int64_t in, int64_t out);
@@ -38,8 +39,8 @@ void rope_backward(ThreadPool& pool, float* dx, int64_t n_tokens, int64_t n_head
 
 // For y = silu(gate) * up (gate and up as they were before the in-place forward): dgate and
 // dup are written.
-void silu_mul_backward(ThreadPool& pool, const float* gate, const float* up, const float* dy, float* dgate,
-                       float* dup, int64_t n);
+void silu_mul_backward(ThreadPool& pool, const float* gate, const float* up, const float* dy, float* dgate, float* dup,
+                       int64_t n);
 
 // Causal self-attention over one sequence: q [T, n_heads, head_dim], k and v
 // [T, n_kv_heads, head_dim]; token t attends to 0..t; GQA by consecutive groups of
@@ -50,9 +51,9 @@ void attention_forward(const IsaKernels& kernels, ThreadPool& pool, const float*
                        int64_t T, int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, float scale, float* out,
                        float* lse);
 // dq, dk and dv are written (dk, dv summed over the GQA group and over the tokens attending).
-void attention_backward(const IsaKernels& kernels, ThreadPool& pool, const float* q, const float* k, const float* v, const float* out,
-                        const float* lse, const float* dout, int64_t T, int64_t n_heads, int64_t n_kv_heads,
-                        int64_t head_dim, float scale, float* dq, float* dk, float* dv);
+void attention_backward(const IsaKernels& kernels, ThreadPool& pool, const float* q, const float* k, const float* v,
+                        const float* out, const float* lse, const float* dout, int64_t T, int64_t n_heads,
+                        int64_t n_kv_heads, int64_t head_dim, float scale, float* dq, float* dk, float* dv);
 
 // Softmax cross-entropy of logits [n, vocab] against targets (kIgnoreIndex rows are skipped):
 // returns the mean loss over the other rows and writes dlogits of that mean (zero rows where

@@ -65,9 +65,9 @@ void attention_forward(const IsaKernels& kernels, ThreadPool& pool, const float*
   });
 }
 
-void attention_backward(const IsaKernels& kernels, ThreadPool& pool, const float* q, const float* k, const float* v, const float* out,
-                        const float* lse, const float* dout, int64_t T, int64_t n_heads, int64_t n_kv_heads,
-                        int64_t head_dim, float scale, float* dq, float* dk, float* dv) {
+void attention_backward(const IsaKernels& kernels, ThreadPool& pool, const float* q, const float* k, const float* v,
+                        const float* out, const float* lse, const float* dout, int64_t T, int64_t n_heads,
+                        int64_t n_kv_heads, int64_t head_dim, float scale, float* dq, float* dk, float* dv) {
   check_heads(n_heads, n_kv_heads);
   const int64_t group = n_heads / n_kv_heads, kv_stride = n_kv_heads * head_dim;
   std::vector<float> delta(static_cast<size_t>(T * n_heads));
