@@ -2,7 +2,7 @@
 // tables have them, and the MLX affine tiles of every supported ISA's table match the reference
 // dot product (QuantTraits::vec_dot) for every tile size up to kTileRows x kTileTokens (the
 // i8mm tiles pair rows and tokens: odd sizes pair one with itself), one group and many, strided
-// rows. The other formats' tiles and the q8_0 / q8_1 quantizers are checked on every ISA by
+// rows. The other formats' tiles and the q8_0 / q8_1 / q8_K quantizers are checked on every ISA by
 // test_kernels_legacy_quants and test_kernels_k_quants. On x86 the NEON case skips and the MLX
 // check runs on the x86 tables. scripts/test-aarch64.sh runs all of them under qemu-aarch64.
 #include <gtest/gtest.h>
@@ -53,7 +53,7 @@ TEST(KernelsNeonQuants, NeonTablesHaveTilesAndQuantizers) {
   for (Isa isa : isas) {
     const cpu::IsaKernels& k = cpu::kernels_for(isa);
     for (DType type : kNeonTiles) EXPECT_NE(k.tile(type), nullptr) << cpu::isa_name(isa) << " " << dtype_name(type);
-    for (DType act : {DType::Q8_0, DType::Q8_1})
+    for (DType act : {DType::Q8_0, DType::Q8_1, DType::Q8_K})
       EXPECT_NE(k.quantize_activations[dtype_index(act)], nullptr) << cpu::isa_name(isa) << " " << dtype_name(act);
   }
 }
