@@ -153,6 +153,21 @@ TEST_F(Backward, GetRows) {
   EXPECT_LE(relative_error(dtable, ref.grad("table", dtable.size())), kTolerance);
 }
 
+TEST_F(Backward, AddBias) {
+  const int64_t rows = 9, cols = 21;
+  const Floats x = random_floats(rows * cols, rng_), bias = random_floats(cols, rng_),
+               dy = random_floats(rows * cols, rng_), dbias0 = random_floats(cols, rng_);
+  Floats dbias = dbias0;  // accumulates
+  cpu::add_bias_backward(dy.data(), dbias.data(), rows, cols);
+
+  Reference ref("add_bias", "{}");
+  ref.f32("x", x, {rows, cols});
+  ref.f32("bias", bias, {cols}, true);
+  ref.f32("dy", dy, {rows, cols});
+  ASSERT_TRUE(test::run_references(python_, {&ref}));
+  EXPECT_LE(relative_error(minus(dbias, dbias0), ref.grad("bias", cols)), kTolerance);
+}
+
 TEST_F(Backward, RmsNorm) {
   const int64_t rows = 5, dim = 67;
   const float eps = 1e-5f;

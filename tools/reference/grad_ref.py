@@ -93,6 +93,7 @@ def attention_op(t, p):
 OPS = {
     "matmul": lambda t, p: ((t["x"] @ t["w"].T * t["dy"]).sum(), {}),
     "get_rows": lambda t, p: ((t["table"][t["ids"].long()] * t["dy"]).sum(), {}),
+    "add_bias": lambda t, p: (((t["x"] + t["bias"]) * t["dy"]).sum(), {}),
     "rms_norm": lambda t, p: ((rms_norm(t["x"], t["weight"], p["eps"]) * t["dy"]).sum(), {}),
     "rope": lambda t, p: ((rope(t["x"], t["positions"], t["inv_freq"], p["style"], p["attn_factor"]) * t["dy"]).sum(),
                           {}),

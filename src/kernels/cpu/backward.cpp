@@ -1,5 +1,5 @@
-// Backward of the row-wise and element-wise ops (embedding rows, RMSNorm, RoPE, SiLU gating)
-// and the softmax cross-entropy loss. Row sums are taken in double as in the forward.
+// Backward of the row-wise and element-wise ops (embedding rows, biases, RMSNorm, RoPE, SiLU
+// gating) and the softmax cross-entropy loss. Row sums are taken in double as in the forward.
 #include "kernels/cpu/backward.h"
 
 #include <algorithm>
@@ -20,6 +20,10 @@ void get_rows_backward(const int32_t* ids, const float* dy, float* dtable, int64
     const float* __restrict g = dy + i * dim;
     for (int64_t j = 0; j < dim; ++j) row[j] += g[j];
   }
+}
+
+void add_bias_backward(const float* dy, float* dbias, int64_t rows, int64_t cols) {
+  for (int64_t r = 0; r < rows; ++r) add(dbias, dy + r * cols, cols);
 }
 
 // With r = 1 / sqrt(mean(x^2) + eps) and y_j = x_j r w_j:

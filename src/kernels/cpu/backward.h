@@ -28,6 +28,10 @@ void matmul_backward_w(const IsaKernels& kernels, ThreadPool& pool, const float*
 // For out[i] = table[ids[i]]: dtable[ids[i], :] += dy[i, :].
 void get_rows_backward(const int32_t* ids, const float* dy, float* dtable, int64_t n, int64_t dim);
 
+// For y[r, :] += bias (qkv biases): dbias += the column sums of dy [rows, cols]. (The gradient
+// of y + x, a residual, is dy itself for both.)
+void add_bias_backward(const float* dy, float* dbias, int64_t rows, int64_t cols);
+
 // For y = x / rms(x) * weight (rows of length dim): dx is written, dweight accumulated.
 void rms_norm_backward(ThreadPool& pool, const float* x, const float* weight, const float* dy, float* dx,
                        float* dweight, int64_t rows, int64_t dim, float eps);
