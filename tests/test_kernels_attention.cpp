@@ -67,11 +67,23 @@ struct Case {
   std::vector<int> seq;  // 0 or 1: which of two sequences' caches each token reads
 };
 
-// Attention over tokens of two sequences in one batch with a `kv_type` cache. Against the
+// Head-major copy ([kv_head][position][head_dim], KvCache's layout) of [position][kv_head] rows.
+std::vector<uint8_t> head_major(const std::vector<uint8_t>& bytes, int64_t n_kv, size_t head_bytes) {
+  const int64_t positions = static_cast<int64_t>(bytes.size() / head_bytes) / n_kv;
+  std::vector<uint8_t> out(bytes.size());
+  for (int64_t p = 0; p < positions; ++p)
+    for (int64_t h = 0; h < n_kv; ++h)
+      std::copy_n(bytes.begin() + (p * n_kv + h) * head_bytes, head_bytes, out.begin() + (h * positions + p) * head_bytes);
+  return out;
+}
+
+// Attention over tokens of two sequences in one batch with a `kv_type` cache, laid out
+// position-major (the default strides) or head-major (as KvCache). Against the
 // double reference on the values the cache (and, for q8_0, the quantized query) holds, to
 // float rounding; against the reference on the original f32 values, to `f32_tolerance`, the
 // cost of the storage type.
-void expect_attention_matches_reference(Backend& backend, DType kv_type, const Case& c, double f32_tolerance) {
+void expect_attention_matches_reference(Backend& backend, DType kv_type, const Case& c, double f32_tolerance,
+                                        bool heads_first = false) {
   std::mt19937 rng(3);
   const int64_t n_ctx = *std::max_element(c.positions.begin(), c.positions.end()) + 1;
   const int64_t n = static_cast<int64_t>(c.positions.size()), dim = c.head_dim;
@@ -83,7 +95,13 @@ void expect_attention_matches_reference(Backend& backend, DType kv_type, const C
     v[s] = random_vector(k[s].size(), rng);
     ks[s] = store(kv_type, k[s], dim);
     vs[s] = store(kv_type, v[s], dim);
+    if (heads_first) {
+      ks[s].bytes = head_major(ks[s].bytes, c.n_kv, row_bytes(kv_type, dim));
+      vs[s].bytes = head_major(vs[s].bytes, c.n_kv, row_bytes(kv_type, dim));
+    }
   }
+  const size_t head_bytes = row_bytes(kv_type, dim);
+  const size_t position_stride = heads_first ? head_bytes : 0, head_stride = heads_first ? n_ctx * head_bytes : 0;
   std::vector<const void*> kc, vc;
   for (int s : c.seq) {
     kc.push_back(ks[s].bytes.data());
@@ -92,8 +110,9 @@ void expect_attention_matches_reference(Backend& backend, DType kv_type, const C
   const auto q = random_vector(n * c.n_heads * dim, rng, 2.0f);
   const auto q_held = store(quant_traits(kv_type)->vec_dot_type, q, dim).values;
   std::vector<float> out(q.size());
-  backend.attention(q.data(), AttentionBatch{n, c.positions.data(), kc.data(), vc.data(), kv_type}, c.n_heads, c.n_kv,
-                    dim, scale, out.data());
+  backend.attention(q.data(),
+                    AttentionBatch{n, c.positions.data(), kc.data(), vc.data(), kv_type, position_stride, head_stride},
+                    c.n_heads, c.n_kv, dim, scale, out.data());
   double worst = 0;
   for (int64_t t = 0; t < n; ++t) {
     const int s = c.seq[t];
@@ -144,8 +163,9 @@ TEST_P(Attention, AcrossKeyBlocks) {
            {4, 4, 64}, {8, 2, 128}, {8, 1, 64}, {6, 1, 128}, {6, 2, 64}}) {
     SCOPED_TRACE(std::to_string(n_heads) + " heads over " + std::to_string(n_kv) + ", head_dim " +
                  std::to_string(head_dim));
-    expect_attention_matches_reference(*backend(), kv_type(), {n_heads, n_kv, head_dim, positions, seq},
-                                       storage_tolerance());
+    for (bool heads_first : {false, true})
+      expect_attention_matches_reference(*backend(), kv_type(), {n_heads, n_kv, head_dim, positions, seq},
+                                         storage_tolerance(), heads_first);
   }
 }
 
@@ -158,7 +178,7 @@ TEST_P(Attention, DecodeSplitAcrossThreads) {
         SCOPED_TRACE(std::to_string(threads) + " threads, " + std::to_string(n_kv) + " KV heads, position " +
                      std::to_string(pos));
         expect_attention_matches_reference(*backend(threads), kv_type(), {4 * n_kv, n_kv, 64, {pos}, {0}},
-                                           storage_tolerance());
+                                           storage_tolerance(), /*heads_first=*/true);
       }
     }
   }

@@ -28,15 +28,19 @@ struct RopeTable {
 };
 
 // Where each token of a batch reads and writes its sequence's KV cache.
-// K/V caches are [n_ctx, n_kv_heads, head_dim] per (layer, sequence) in kv_type (f32, f16, or
-// q8_0 with blocks of 32 along head_dim); the model writes the new token's K/V at its position
-// before calling attention.
+// K/V caches hold one head_dim row per (KV head, position) per (layer, sequence) in kv_type
+// (f32, f16, or q8_0 with blocks of 32 along head_dim); the model writes the new token's K/V
+// at its position before calling attention. The strides give the layout: 0, 0 means
+// [position][kv_head][head_dim]; KvCache is head-major ([kv_head][position][head_dim]), so
+// each head's keys are one contiguous stream.
 struct AttentionBatch {
   int64_t n_tokens = 0;
   const int32_t* positions = nullptr;   // position of each token in its own sequence
   const void* const* k_cache = nullptr;  // per token: base of its sequence's K cache (this layer)
   const void* const* v_cache = nullptr;  // per token: base of its sequence's V cache
   DType kv_type = DType::F32;
+  size_t position_stride = 0;  // bytes between one head's rows at consecutive positions (0: n_kv_heads rows)
+  size_t head_stride = 0;      // bytes between KV heads' rows at one position (0: one row)
 };
 
 class Backend {

@@ -44,29 +44,32 @@ KvCache::KvCache(const ModelConfig& config, int64_t n_ctx, int n_seq, DType type
       n_ctx_(n_ctx),
       n_seq_(n_seq),
       type_(type),
-      row_bytes_(checked_row_bytes(config, type)) {
+      row_bytes_(checked_row_bytes(config, type)),
+      head_bytes_(orchard::row_bytes(type, config.head_dim)) {
   if (n_ctx <= 0) throw Error("KV cache: context size must be positive, got " + std::to_string(n_ctx));
   if (n_seq <= 0) throw Error("KV cache: sequence count must be positive, got " + std::to_string(n_seq));
   data_.assign(static_cast<size_t>(n_seq_) * kv_cache_bytes(config, n_ctx, type), 0);
   length_.assign(n_seq_, 0);
 }
 
-// Layout: [layer][sequence][K, V][position][kv_head][head_dim], so one sequence's K (or V) for
-// one layer is a single contiguous [n_ctx, n_kv_heads, head_dim] block.
+// Layout: [layer][sequence][K, V][kv_head][position][head_dim], so one sequence's K (or V) for
+// one layer is a single contiguous [n_kv_heads, n_ctx, head_dim] block.
 size_t KvCache::k_offset(int64_t layer, int seq) const { return ((layer * n_seq_ + seq) * 2) * n_ctx_ * row_bytes_; }
 const void* KvCache::k(int64_t layer, int seq) const { return data_.data() + k_offset(layer, seq); }
 const void* KvCache::v(int64_t layer, int seq) const { return data_.data() + k_offset(layer, seq) + n_ctx_ * row_bytes_; }
 
 void KvCache::store(int64_t layer, int seq, int64_t pos, const float* k, const float* v) {
-  uint8_t* k_row = data_.data() + k_offset(layer, seq) + pos * row_bytes_;
+  uint8_t* k_row = data_.data() + k_offset(layer, seq) + pos * head_bytes_;
   uint8_t* v_row = k_row + n_ctx_ * row_bytes_;
-  if (type_ == DType::F32) {
-    std::memcpy(k_row, k, row_bytes_);
-    std::memcpy(v_row, v, row_bytes_);
-  } else {
-    // Each head's row is whole blocks (head_dim % block_size == 0), so the position converts as one row.
-    quantize_row(type_, k, k_row, row_elements());
-    quantize_row(type_, v, v_row, row_elements());
+  for (int64_t h = 0; h < n_kv_heads_; ++h) {
+    const size_t at = h * head_stride();
+    if (type_ == DType::F32) {
+      std::memcpy(k_row + at, k + h * head_dim_, head_bytes_);
+      std::memcpy(v_row + at, v + h * head_dim_, head_bytes_);
+    } else {
+      quantize_row(type_, k + h * head_dim_, k_row + at, head_dim_);
+      quantize_row(type_, v + h * head_dim_, v_row + at, head_dim_);
+    }
   }
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // Per-sequence key/value cache: for each layer and sequence slot, K and V of shape
-// [n_ctx, n_kv_heads, head_dim] in one element type chosen at creation: f32, f16 (the
+// [n_kv_heads, n_ctx, head_dim] (head-major: attention streams each head's positions
+// contiguously, which the hardware prefetcher follows) in one element type chosen at creation: f32, f16 (the
 // default, as llama.cpp's), or q8_0 (blocks of 32 along head_dim). Rows are converted once,
 // when written; attention reads them in that type. Slots are handed out to sequences (the
 // server keeps several alive at once); a slot's length is how many positions hold valid entries.
@@ -30,7 +31,9 @@ class KvCache {
   int n_seq() const { return n_seq_; }
   DType type() const { return type_; }
   int64_t row_elements() const { return n_kv_heads_ * head_dim_; }  // per position, all KV heads
-  size_t row_bytes() const { return row_bytes_; }
+  size_t row_bytes() const { return row_bytes_; }  // per position, all KV heads
+  size_t position_stride() const { return head_bytes_; }     // bytes between a head's positions
+  size_t head_stride() const { return n_ctx_ * head_bytes_; }  // bytes between heads
   const void* k(int64_t layer, int seq) const;
   const void* v(int64_t layer, int seq) const;
   // Writes one position's K and V rows (row_elements() floats each), converted to type().
@@ -46,7 +49,7 @@ class KvCache {
   int64_t n_layer_, n_kv_heads_, head_dim_, n_ctx_;
   int n_seq_;
   DType type_;
-  size_t row_bytes_;
+  size_t row_bytes_, head_bytes_;
   std::vector<uint8_t> data_;
   std::vector<int64_t> length_;
 };

@@ -149,7 +149,9 @@ void Transformer::attention_block(const Layer& w, int64_t layer, const Batch& ba
                           .positions = batch.pos.data(),
                           .k_cache = k_rows_.data(),
                           .v_cache = v_rows_.data(),
-                          .kv_type = cache.type()};
+                          .kv_type = cache.type(),
+                          .position_stride = cache.position_stride(),
+                          .head_stride = cache.head_stride()};
   be.attention(q_.data(), ab, c.n_head, c.n_head_kv, c.head_dim, 1.0f / std::sqrt(static_cast<float>(c.head_dim)),
                attn_.data());
   be.matmul(*w.wo, attn_.data(), h_.data(), n);

@@ -94,7 +94,8 @@ void attention(const IsaKernels& kernels, ThreadPool& pool, AttentionScratch& sc
   const DType q_type = quant_traits(batch.kv_type)->vec_dot_type;
   const int64_t group = n_heads / n_kv_heads;
   const size_t head_bytes = row_bytes(batch.kv_type, head_dim);  // one head of one cache position
-  const size_t row_stride = n_kv_heads * head_bytes;
+  const size_t row_stride = batch.position_stride ? batch.position_stride : n_kv_heads * head_bytes;
+  const size_t head_stride = batch.head_stride ? batch.head_stride : head_bytes;
   const size_t q_stride = row_bytes(q_type, head_dim);
 
   const int64_t tasks = batch.n_tokens * n_kv_heads;
@@ -125,14 +126,14 @@ void attention(const IsaKernels& kernels, ThreadPool& pool, AttentionScratch& sc
       }
       KeyRange range{.rows = rows,
                      .kernels = kernels,
-                     .block = {.rows = static_cast<const uint8_t*>(batch.k_cache[t]) + kvh * head_bytes,
+                     .block = {.rows = static_cast<const uint8_t*>(batch.k_cache[t]) + kvh * head_stride,
                                .row_stride = row_stride,
                                .n_keys = 0,
                                .group = group,
                                .head_dim = head_dim,
                                .scores = scores,
                                .score_stride = kKeyBlock},
-                     .v = static_cast<const uint8_t*>(batch.v_cache[t]) + kvh * head_bytes,
+                     .v = static_cast<const uint8_t*>(batch.v_cache[t]) + kvh * head_stride,
                      .q = qx,
                      .q_stride = q_stride,
                      .scale = scale};
