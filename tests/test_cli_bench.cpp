@@ -54,19 +54,23 @@ TEST_F(CliBench, JsonIsOneObjectWithEveryField) {
   // Untied embedding: decode gathers one row of it, so it reads less than the whole model.
   EXPECT_LT(j["bytes_per_token"].get<size_t>(), j["model_bytes"].get<size_t>());
   EXPECT_LE(j["model_bytes"].get<size_t>(), j["file_bytes"].get<size_t>());
-  // K and V in the default cache type for the longest test (8 positions).
-  EXPECT_EQ(j["kv_bytes"], kv_cache_bytes(test_model_preset("tiny").config, 8, kDefaultKvType));
+  // f16 K and V (the default): 3 layers * 8 positions (the longest test) * 2 kv heads * 32 * 2 * 2 bytes.
+  EXPECT_EQ(j["kv_type"], "f16");
+  EXPECT_EQ(j["kv_bytes"], 3 * 8 * 2 * 32 * 2 * 2);
   ASSERT_EQ(j["tests"].size(), 2u);
   EXPECT_EQ(j["tests"][0]["test"], "pp8");
   EXPECT_EQ(j["tests"][0]["samples_ts"].size(), 3u);
   EXPECT_EQ(j["tests"][1]["test"], "tg4");
 
-  // -o json is the same object.
-  const auto o = test::run_command(test::orchard_bin().string() + " " + bench("-p 0 -n 2 -r 1 -o json"));
+  // -o json is the same object; a q8_0 cache holds each head of 32 as one 34-byte block (4
+  // positions: the warm-up is longer than -n 2).
+  const auto o = test::run_command(test::orchard_bin().string() + " " + bench("-p 0 -n 2 -r 1 -o json --kv-type q8_0"));
   ASSERT_EQ(o.status, 0) << o.out;
   const auto oj = nlohmann::json::parse(o.out);
   EXPECT_FALSE(oj.contains("pp_tok_s"));  // -p 0 skips the prompt test
   EXPECT_GT(oj.at("tg_tok_s").get<double>(), 0);
+  EXPECT_EQ(oj["kv_type"], "q8_0");
+  EXPECT_EQ(oj["kv_bytes"], 3 * 4 * 2 * 34 * 2);
 }
 
 TEST_F(CliBench, MarkdownShowsTestsRooflineAndMemory) {

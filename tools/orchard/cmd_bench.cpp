@@ -60,7 +60,7 @@ struct TestResult {
 
 // What the run measured about the model and the machine, beside the tests.
 struct RunFacts {
-  std::string model_path, architecture, backend, isa;
+  std::string model_path, architecture, backend, isa, kv_type;
   size_t file_bytes = 0, model_bytes = 0, bytes_per_token = 0, kv_bytes = 0, rss_bytes = 0;
   int64_t params = 0;
   int threads = 0;
@@ -70,10 +70,10 @@ struct RunFacts {
 
 class Bench {
  public:
-  Bench(Model& model, int batch_size, int64_t n_ctx)
-      : model_(model), cache_(model.config(), n_ctx, 1), batch_size_(batch_size), rng_(1234) {}
+  Bench(Model& model, int batch_size, int64_t n_ctx, DType kv_type)
+      : model_(model), cache_(model.config(), n_ctx, 1, kv_type), batch_size_(batch_size), rng_(1234) {}
 
-  size_t kv_bytes() const { return cache_.bytes(); }
+  const KvCache& cache() const { return cache_; }
 
   // Seconds to evaluate n random tokens from an empty cache.
   double prompt(int n) {
@@ -157,7 +157,7 @@ void print_markdown(const RunFacts& f, const std::vector<TestResult>& results) {
   }
   std::printf("\nread bandwidth %.1f GB/s (%d threads); decode reads %s/token: roofline %.1f tokens/s\n",
               f.read_bw / 1e9, f.threads, human_bytes(f.bytes_per_token).c_str(), f.roofline_tok_s());
-  std::printf("load %.2f s, warm-up %.2f s, KV cache %s, peak RSS %s\n", f.load_s, f.warmup_s,
+  std::printf("load %.2f s, warm-up %.2f s, KV cache %s %s, peak RSS %s\n", f.load_s, f.warmup_s, f.kv_type.c_str(),
               human_bytes(f.kv_bytes).c_str(), human_bytes(f.rss_bytes).c_str());
 }
 
@@ -174,6 +174,7 @@ void print_json(const RunFacts& f, const std::vector<TestResult>& results) {
                         {"model_bytes", f.model_bytes},
                         {"bytes_per_token", f.bytes_per_token},
                         {"kv_bytes", f.kv_bytes},
+                        {"kv_type", f.kv_type},
                         {"load_s", f.load_s},
                         {"warmup_s", f.warmup_s},
                         {"rss_bytes", f.rss_bytes},
@@ -212,7 +213,7 @@ int run_bench(const BenchFlags& flags) {
   int64_t n_ctx = std::max(kWarmupTokens, flags.model.ctx_size);
   for (int n : flags.n_prompt) n_ctx = std::max<int64_t>(n_ctx, n);
   for (int n : flags.n_gen) n_ctx = std::max<int64_t>(n_ctx, n);
-  Bench bench(*loaded.model, flags.model.batch_size, n_ctx);
+  Bench bench(*loaded.model, flags.model.batch_size, n_ctx, kv_type_from_name(flags.model.kv_type));
   facts.warmup_s = bench.generate(kWarmupTokens);  // page in the weights, spin up the threads
 
   std::vector<TestResult> results;
@@ -239,7 +240,8 @@ int run_bench(const BenchFlags& flags) {
   facts.file_bytes = loaded.source->file_bytes;
   for (const auto& [name, t] : loaded.source->tensors) facts.model_bytes += t.nbytes();
   facts.bytes_per_token = bytes_per_token(model);
-  facts.kv_bytes = bench.kv_bytes();
+  facts.kv_bytes = bench.cache().bytes();
+  facts.kv_type = std::string(dtype_name(bench.cache().type()));
   facts.rss_bytes = peak_rss_bytes();  // before the bandwidth buffer raises the high-water mark
   facts.read_bw = cached_read_bandwidth(facts.threads);
 
