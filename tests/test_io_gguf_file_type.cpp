@@ -37,6 +37,7 @@ TEST(GgufFileType, RowsNotTiledBySuperBlocksFallBackAsLlamaCpp) {
   EXPECT_EQ(gguf_tensor_type(ft, "output.weight", 128, 3, true), DType::Q8_0);
   EXPECT_EQ(gguf_tensor_type(ft, "blk.0.attn_q.weight", 80, 3, true), DType::F16);  // not even 32-element blocks
   EXPECT_EQ(gguf_tensor_type(DType::Q5_K, "blk.0.ffn_up.weight", 320, 3, true), DType::Q5_1);
+  EXPECT_EQ(gguf_tensor_type(DType::Q3_K, "blk.0.ffn_up.weight", 320, 3, true), DType::IQ4_NL);
   EXPECT_EQ(gguf_tensor_type(DType::Q6_K, "output.weight", 256, 3, true), DType::Q6_K);
   EXPECT_EQ(gguf_tensor_type(DType::Q8_0, "blk.0.attn_v.weight", 256, 3, true), DType::Q8_0);  // uniform: no mixture
 }

@@ -66,7 +66,7 @@ void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }  // test names,
 
 
 bool is_k_quant_file(const GgufFileType& ft) {
-  return ft.q4_k_m || ft.base == DType::Q4_K || ft.base == DType::Q5_K || ft.base == DType::Q6_K;
+  return ft.q4_k_m || dtype_info(ft.base).block_size == 256;
 }
 
 // tiny, widened so that every matrix row is whole k-quant super-blocks.
@@ -124,6 +124,8 @@ INSTANTIATE_TEST_SUITE_P(
                       // The k-quants need rows of whole 256-element super-blocks. Q4_K_M covers
                       // q4_K and q6_K (output, and attn_v / ffn_down of the last layer); tied,
                       // token_embd is the q6_K output.
+                      Case{"llama_q2_k", "llama", DType::Q2_K, k_quant_shape},
+                      Case{"qwen2_q3_k", "qwen2", DType::Q3_K, k_quant_shape},
                       Case{"llama_q5_k", "llama", DType::Q5_K, k_quant_shape},
                       Case{"llama_q4_k_m", "llama", GgufFileType::Q4_K_M(), k_quant_shape},
                       Case{"qwen3_tied_q4_k_m", "qwen3", GgufFileType::Q4_K_M(), k_quant_shape},

@@ -28,8 +28,7 @@ bool is_k_quant(DType t) {
 // llama.cpp's convert_incompatible_tensor: a k-quant that cannot tile the rows.
 DType fallback(DType t, int64_t cols) {
   if (!is_k_quant(t) || cols % dtype_info(t).block_size == 0) return t;
-  DType next = t == DType::Q4_K ? DType::Q5_0 : t == DType::Q5_K ? DType::Q5_1 : t == DType::Q6_K ? DType::Q8_0 : t;
-  if (next == t) throw Error("test models: no fallback for " + std::string(dtype_name(t)) + " rows of " + std::to_string(cols));
+  const DType next = t == DType::Q4_K ? DType::Q5_0 : t == DType::Q5_K ? DType::Q5_1 : t == DType::Q6_K ? DType::Q8_0 : DType::IQ4_NL;
   return cols % dtype_info(next).block_size == 0 ? next : DType::F16;
 }
 

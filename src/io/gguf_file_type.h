@@ -30,7 +30,8 @@ uint32_t llama_ftype(const GgufFileType& ft);
 // have `cols` elements, in a model of `n_layer` blocks; without its own output.weight
 // (`has_output` false) token_embd.weight doubles as the output and is typed as one. A k-quant
 // whose 256-element super-blocks do not tile the rows falls back as llama.cpp does (q4_K ->
-// q5_0, q5_K -> q5_1, q6_K -> q8_0, then f16); other types are returned as they are.
+// q5_0, q5_K -> q5_1, q6_K -> q8_0, q2_K / q3_K -> iq4_nl, then f16); other types are returned
+// as they are.
 DType gguf_tensor_type(const GgufFileType& ft, const std::string& name, int64_t cols, int64_t n_layer,
                        bool has_output);
 

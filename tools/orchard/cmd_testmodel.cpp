@@ -17,7 +17,7 @@ namespace {
 namespace fs = std::filesystem;
 
 // What --dtype takes for GGUF output: one type for every matrix, or llama.cpp's Q4_K_M mixture.
-constexpr const char* kDTypes = "f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, iq4_nl, q4_k, q5_k, q6_k, q4_k_m";
+constexpr const char* kDTypes = "f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, iq4_nl, q2_k, q3_k, q4_k, q5_k, q6_k, q4_k_m";
 
 struct TestModelFlags {
   std::string architecture;
