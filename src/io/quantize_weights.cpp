@@ -30,7 +30,7 @@ Tensor convert_rows(const Tensor& src, DType target, ThreadPool& pool) {
 void quantize_weights(std::map<std::string, Tensor>& tensors, DType target) {
   const QuantTraits* traits = quant_traits(target);
   if (!is_quantized(target) || !traits || !traits->from_float)
-    throw Error("cannot quantize weights to " + std::string(dtype_name(target)) + " (try q8_0 or q4_0)");
+    throw Error("cannot quantize weights to " + std::string(dtype_name(target)) + " (a block type orchard encodes, e.g. q8_0, q4_k, q4_0)");
   const int64_t block = dtype_info(target).block_size;
   ThreadPool pool;
   for (auto& [name, t] : tensors) {

@@ -15,8 +15,10 @@ namespace orchard::cli {
 void add_model_flags(CLI::App& cmd, ModelFlags& flags) {
   cmd.add_option("-m,--model", flags.model, "GGUF file or Hugging Face folder")->required();
   cmd.add_option("-t,--threads", flags.threads, "CPU threads (default: the physical cores this process may run on)")->check(CLI::NonNegativeNumber);
-  cmd.add_option("--quantize", flags.quantize, "quantize the weights on load (for f32/f16/bf16 HF folders)")
-      ->check(CLI::IsMember({"q8_0", "q4_0"}));
+  cmd.add_option("--quantize", flags.quantize,
+                 "quantize the f32/f16/bf16 weight matrices on load (HF folders); matrices whose rows the "
+                 "type's blocks do not tile stay as they are")
+      ->check(CLI::IsMember({"q8_0", "q6_k", "q5_k", "q5_0", "q5_1", "q4_k", "q4_0", "q4_1", "iq4_nl", "q3_k", "q2_k"}));
   cmd.add_option("-c,--ctx-size", flags.ctx_size, "context size in tokens (default: the model's, at most 4096)")
       ->check(CLI::NonNegativeNumber);
   cmd.add_option("-b,--batch-size", flags.batch_size, "most tokens per forward pass (prompt chunk size)")

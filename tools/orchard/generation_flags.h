@@ -17,7 +17,7 @@ namespace orchard::cli {
 struct ModelFlags {
   std::string model;
   int threads = 0;      // 0: every hardware thread
-  std::string quantize;  // "", "q8_0", "q4_0": quantize on load
+  std::string quantize;  // "" or a block type orchard encodes (q8_0, q4_k, ...): quantize on load
   int ctx_size = 0;     // 0: the model's context length, at most 4096
   int batch_size = 512;
   std::string kv_type = "f16";  // KV cache element type: f32, f16 or q8_0
