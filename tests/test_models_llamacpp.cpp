@@ -24,10 +24,10 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr double kNearTie = 0.02;
-// Until orchard has k-quant matmul kernels it decodes those weights to f32 and multiplies exact
-// activations, while llama.cpp quantizes them to q8_K (one scale per 256 values, coarser than
-// q8_0's per 32): near-ties are wider there. (Measured: a 0.028 llama.cpp margin against
-// orchard's own 0.01-0.02 the other way on llama_q4_k_m.) Back to kNearTie with q8_K tiles.
+// k-quant files: near-ties are wider. Both engines multiply k-quant weights against q8_K
+// activations now, yet llama_q2_k / qwen2_q3_k / llama_q4_k_m still part at llama.cpp margins of
+// 0.025-0.043 on these random-weight tiny models (their logits are nearly flat); the cause is
+// not found yet (candidates: llama.cpp's repacked q4_K/q6_K kernels, its q8_K rounding).
 constexpr double kNearTieKQuants = 0.05;
 
 fs::path peer_script() { return test::shared_dir() / "peers/llama-cpp.mjs"; }
