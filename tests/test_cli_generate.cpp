@@ -146,7 +146,7 @@ TEST_F(CliGenerate, BadInputGivesClearErrorAndNonZeroExit) {
            {"generate" + m + " --prompt-ids 99999999", "outside"},
            {"generate" + m + " -p hi --logit-bias 5", "--logit-bias"},
            {"generate" + m + " -p hi --logit-bias 999999=1", "outside the vocabulary"},
-           {"generate" + m + " -p hi --quantize q5_k", "--quantize"},
+           {"generate" + m + " -p hi --quantize q4", "--quantize"},
            {"generate" + m + " -p 'hello there my friend' -c 2", "context"},
            {"chat" + m + " </dev/null", "chat template"},
        }) {
