@@ -15,6 +15,7 @@
 
 #include "core/dtype.h"
 #include "quant/blocks.h"
+#include "quant/k_scales.h"
 #include "quant/quant.h"
 
 namespace orchard::cpu {
@@ -50,17 +51,6 @@ inline void fifth_bits32(const uint8_t* qh, uint8_t* u) {
   uint32_t bits;
   std::memcpy(&bits, qh, 4);
   for (int j = 0; j < 32; ++j) u[j] |= static_cast<uint8_t>(((bits >> j) & 1) << 4);
-}
-
-// q4_K / q5_K: 6-bit scale and min of sub-block g from the 12 packed bytes.
-inline void scale_min_k4(int g, const uint8_t* q, int& sc, int& m) {
-  if (g < 4) {
-    sc = q[g] & 63;
-    m = q[g + 4] & 63;
-  } else {
-    sc = (q[g + 4] & 0x0f) | ((q[g - 4] >> 6) << 4);
-    m = (q[g + 4] >> 4) | ((q[g] >> 6) << 4);
-  }
 }
 
 template <int Bits, int Group>
@@ -118,6 +108,8 @@ void unpack_affine_u8(const uint8_t* row, int64_t k, uint8_t* u, float* scale, f
     const auto* b = reinterpret_cast<const Block*>(row);
     for (int64_t i = 0; i < k / kQK_K; ++i, ++b) {
       const float d = half(b->d), dmin = half(b->dmin);
+      uint8_t sc[8], m[8];
+      unpack_k4_scales(b->scales, sc, m);
       // Four 64-element chunks: low nibbles of 32 bytes, then their high nibbles.
       for (int c = 0; c < 4; ++c, u += 64) {
         const uint8_t* qs = b->qs + 32 * c;
@@ -131,10 +123,8 @@ void unpack_affine_u8(const uint8_t* row, int64_t k, uint8_t* u, float* scale, f
             u[j + 32] |= static_cast<uint8_t>(((b->qh[j] >> (2 * c + 1)) & 1) << 4);
           }
         for (int h = 0; h < 2; ++h) {
-          int sc, m;
-          scale_min_k4(2 * c + h, b->scales, sc, m);
-          scale[h] = d * static_cast<float>(sc);
-          offset[h] = -dmin * static_cast<float>(m);
+          scale[h] = d * static_cast<float>(sc[2 * c + h]);
+          offset[h] = -dmin * static_cast<float>(m[2 * c + h]);
         }
         scale += 2;
         offset += 2;
