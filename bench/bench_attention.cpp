@@ -54,7 +54,7 @@ void decode_attention(benchmark::State& state, Shape shape, DType type) {
     const void* v = caches[2 * layer + 1].data();
     // KvCache's head-major layout: each head's positions contiguous.
     const size_t head_bytes = row_bytes(type, shape.head_dim);
-    backend->attention(q.data(), AttentionBatch{1, &pos, &k, &v, type, head_bytes, n_ctx * head_bytes}, shape.n_heads,
+    backend->attention(q.data(), nullptr, nullptr, AttentionBatch{1, &pos, &k, &v, type, head_bytes, n_ctx * head_bytes}, shape.n_heads,
                        shape.n_kv, shape.head_dim, 1.0f / 8, out.data());
     benchmark::DoNotOptimize(out.data());
     layer = (layer + 1) % copies;

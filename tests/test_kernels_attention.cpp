@@ -110,7 +110,7 @@ void expect_attention_matches_reference(Backend& backend, DType kv_type, const C
   const auto q = random_vector(n * c.n_heads * dim, rng, 2.0f);
   const auto q_held = store(quant_traits(kv_type)->vec_dot_type, q, dim).values;
   std::vector<float> out(q.size());
-  backend.attention(q.data(),
+  backend.attention(q.data(), nullptr, nullptr,
                     AttentionBatch{n, c.positions.data(), kc.data(), vc.data(), kv_type, position_stride, head_stride},
                     c.n_heads, c.n_kv, dim, scale, out.data());
   double worst = 0;
@@ -193,7 +193,7 @@ TEST_P(Attention, SoftmaxIsStableForLargeScores) {
   const void* kc = k.data();
   const void* vc = v.data();
   std::vector<float> out(4);
-  backend()->attention(q.data(), AttentionBatch{1, &pos, &kc, &vc, DType::F32}, 1, 1, head_dim, 1.0f, out.data());
+  backend()->attention(q.data(), nullptr, nullptr, AttentionBatch{1, &pos, &kc, &vc, DType::F32}, 1, 1, head_dim, 1.0f, out.data());
   for (int i = 0; i < 4; ++i) EXPECT_FLOAT_EQ(out[i], v[4 + i]);
 }
 
@@ -202,7 +202,7 @@ TEST_P(Attention, RejectsQueryHeadsThatDoNotShareEvenly) {
   std::vector<float> out(q.size());
   const int32_t pos = 0;
   const void* row = kv.data();
-  EXPECT_THROW(backend()->attention(q.data(), AttentionBatch{1, &pos, &row, &row, DType::F32}, 3, 2, 32, 1.0f,
+  EXPECT_THROW(backend()->attention(q.data(), nullptr, nullptr, AttentionBatch{1, &pos, &row, &row, DType::F32}, 3, 2, 32, 1.0f,
                                     out.data()),
                Error);
 }

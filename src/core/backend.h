@@ -60,15 +60,21 @@ class Backend {
                     const RopeTable& table) = 0;
   // Causal attention over each token's own sequence cache, positions 0..pos inclusive.
   // q: [n_tokens, n_heads, head_dim], out: [n_tokens, n_heads, head_dim]; GQA by
-  // n_heads / n_kv_heads. scale is usually 1/sqrt(head_dim).
-  virtual void attention(const float* q, const AttentionBatch& batch, int64_t n_heads, int64_t n_kv_heads,
-                         int64_t head_dim, float scale, float* out) = 0;
+  // n_heads / n_kv_heads. scale is usually 1/sqrt(head_dim). k and v are this batch's own new
+  // keys and values, [n_tokens, n_kv_heads, head_dim], which the caller has already written
+  // into the caches: an inference backend reads the caches (and may be given null here); a
+  // training backend attends over these activations directly, so gradients reach them.
+  virtual void attention(const float* q, const float* k, const float* v, const AttentionBatch& batch,
+                         int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, float scale, float* out) = 0;
   // gate[i] = silu(gate[i]) * up[i]
   virtual void silu_mul(float* gate, const float* up, int64_t n) = 0;
   // y[i] += x[i]
   virtual void add(float* y, const float* x, int64_t n) = 0;
   // y[r, :] += bias (f32 {cols}) for each row
   virtual void add_bias(float* y, const Tensor& bias, int64_t rows, int64_t cols) = 0;
+  // Marks the start of a model block (a transformer layer). Inference backends ignore it; a
+  // recording (training) backend uses it as its gradient-checkpoint boundary.
+  virtual void begin_block() {}
 };
 
 // The CPU backend with runtime ISA dispatch (see kernels/cpu/).

@@ -110,6 +110,7 @@ void Transformer::forward(const Batch& batch, KvCache& cache, std::vector<float>
 
   backend_->get_rows(*token_embd_, batch.tokens.data(), n, x_.data());
   for (int64_t l = 0; l < c.n_layer; ++l) {
+    backend_->begin_block();
     attention_block(layers_[l], l, batch, cache);
     mlp_block(layers_[l], n);
   }
@@ -152,7 +153,7 @@ void Transformer::attention_block(const Layer& w, int64_t layer, const Batch& ba
                           .kv_type = cache.type(),
                           .position_stride = cache.position_stride(),
                           .head_stride = cache.head_stride()};
-  be.attention(q_.data(), ab, c.n_head, c.n_head_kv, c.head_dim, 1.0f / std::sqrt(static_cast<float>(c.head_dim)),
+  be.attention(q_.data(), k_.data(), v_.data(), ab, c.n_head, c.n_head_kv, c.head_dim, 1.0f / std::sqrt(static_cast<float>(c.head_dim)),
                attn_.data());
   be.matmul(*w.wo, attn_.data(), h_.data(), n);
   be.add(x_.data(), h_.data(), n * c.n_embd);
@@ -169,13 +170,21 @@ void Transformer::mlp_block(const Layer& w, int64_t n) {
   be.add(x_.data(), h_.data(), n * c.n_embd);
 }
 
-// Only the rows that want logits go through the final norm and the (large) LM head.
+// Only the rows that want logits go through the final norm and the (large) LM head. When every
+// row does (a scored prompt, training), the norm reads the residual stream itself, so a
+// recording backend sees the whole path from the embeddings to the logits.
 void Transformer::lm_head(const Batch& batch, std::vector<float>& logits) {
   const int64_t dim = config_.n_embd;
   int64_t m = 0;
-  for (size_t i = 0; i < batch.size(); ++i)
-    if (batch.want_logits[i]) std::memcpy(h_.data() + (m++) * dim, x_.data() + i * dim, dim * sizeof(float));
-  backend_->rms_norm(h_.data(), output_norm_->f32(), h_.data(), m, dim, config_.rms_eps);
+  for (size_t i = 0; i < batch.size(); ++i) m += batch.want_logits[i] ? 1 : 0;
+  const float* rows = x_.data();
+  if (m < static_cast<int64_t>(batch.size())) {
+    m = 0;
+    for (size_t i = 0; i < batch.size(); ++i)
+      if (batch.want_logits[i]) std::memcpy(h_.data() + (m++) * dim, x_.data() + i * dim, dim * sizeof(float));
+    rows = h_.data();
+  }
+  backend_->rms_norm(rows, output_norm_->f32(), h_.data(), m, dim, config_.rms_eps);
   logits.resize(m * config_.n_vocab);
   if (m > 0) backend_->matmul(*output_, h_.data(), logits.data(), m);
 }

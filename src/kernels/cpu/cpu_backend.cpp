@@ -44,8 +44,8 @@ class CpuBackend final : public Backend {
     cpu::rope(pool_, x, n_tokens, n_heads, head_dim, positions, table);
   }
 
-  void attention(const float* q, const AttentionBatch& batch, int64_t n_heads, int64_t n_kv_heads, int64_t head_dim,
-                 float scale, float* out) override {
+  void attention(const float* q, const float*, const float*, const AttentionBatch& batch, int64_t n_heads,
+                 int64_t n_kv_heads, int64_t head_dim, float scale, float* out) override {
     cpu::attention(kernels_, pool_, attention_scratch_, q, batch, n_heads, n_kv_heads, head_dim, scale, out);
   }
 
