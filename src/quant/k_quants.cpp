@@ -9,35 +9,10 @@
 
 #include "quant/blocks.h"
 #include "quant/codecs.h"
+#include "quant/k_scales.h"
 #include "quant/quant.h"
 
 namespace orchard::codecs {
-namespace {
-
-// q4_K / q5_K pack 8 six-bit scales and 8 six-bit mins into 12 bytes: groups 0-3 use the low
-// six bits of bytes 0-7; groups 4-7 take four bits from bytes 8-11 and their top two bits
-// from the spare bits of bytes 0-7.
-void scale_min_k4(int group, const uint8_t* q, int& scale, int& min) {
-  if (group < 4) {
-    scale = q[group] & 63;
-    min = q[group + 4] & 63;
-  } else {
-    scale = (q[group + 4] & 0x0f) | ((q[group - 4] >> 6) << 4);
-    min = (q[group + 4] >> 4) | ((q[group] >> 6) << 4);
-  }
-}
-
-// q3_K packs 16 six-bit scales (stored with a +32 bias) into 12 bytes: low nibbles in bytes
-// 0-7, high two bits in bytes 8-11.
-void unpack_q3_k_scales(const uint8_t* packed, int8_t out[16]) {
-  for (int i = 0; i < 16; ++i) {
-    const int low = i < 8 ? packed[i] & 0x0f : packed[i - 8] >> 4;
-    const int high = (packed[8 + i % 4] >> (2 * (i / 4))) & 3;
-    out[i] = static_cast<int8_t>((low | (high << 4)) - 32);
-  }
-}
-
-}  // namespace
 
 void decode_q2_k(const void* src, float* dst, int64_t n) {
   const auto* b = static_cast<const BlockQ2_K*>(src);
@@ -86,12 +61,11 @@ void decode_q4_k(const void* src, float* dst, int64_t n) {
   for (int64_t i = 0; i < n / kQK_K; ++i, ++b) {
     const float d = f16_to_f32(b->d), dmin = f16_to_f32(b->dmin);
     const uint8_t* q = b->qs;
+    uint8_t sc[8], m[8];
+    unpack_k4_scales(b->scales, sc, m);
     for (int group = 0; group < 8; group += 2, q += 32) {
-      int sc, m;
-      scale_min_k4(group, b->scales, sc, m);
-      const float d1 = d * static_cast<float>(sc), m1 = dmin * static_cast<float>(m);
-      scale_min_k4(group + 1, b->scales, sc, m);
-      const float d2 = d * static_cast<float>(sc), m2 = dmin * static_cast<float>(m);
+      const float d1 = d * static_cast<float>(sc[group]), m1 = dmin * static_cast<float>(m[group]);
+      const float d2 = d * static_cast<float>(sc[group + 1]), m2 = dmin * static_cast<float>(m[group + 1]);
       for (int l = 0; l < 32; ++l) *dst++ = d1 * static_cast<float>(q[l] & 0x0f) - m1;
       for (int l = 0; l < 32; ++l) *dst++ = d2 * static_cast<float>(q[l] >> 4) - m2;
     }
@@ -104,12 +78,11 @@ void decode_q5_k(const void* src, float* dst, int64_t n) {
     const float d = f16_to_f32(b->d), dmin = f16_to_f32(b->dmin);
     const uint8_t* q = b->qs;
     uint8_t u1 = 1, u2 = 2;  // qh bit of the low / high nibble group
+    uint8_t sc[8], m[8];
+    unpack_k4_scales(b->scales, sc, m);
     for (int group = 0; group < 8; group += 2, q += 32, u1 <<= 2, u2 <<= 2) {
-      int sc, m;
-      scale_min_k4(group, b->scales, sc, m);
-      const float d1 = d * static_cast<float>(sc), m1 = dmin * static_cast<float>(m);
-      scale_min_k4(group + 1, b->scales, sc, m);
-      const float d2 = d * static_cast<float>(sc), m2 = dmin * static_cast<float>(m);
+      const float d1 = d * static_cast<float>(sc[group]), m1 = dmin * static_cast<float>(m[group]);
+      const float d2 = d * static_cast<float>(sc[group + 1]), m2 = dmin * static_cast<float>(m[group + 1]);
       for (int l = 0; l < 32; ++l)
         *dst++ = d1 * static_cast<float>((q[l] & 0x0f) + ((b->qh[l] & u1) ? 16 : 0)) - m1;
       for (int l = 0; l < 32; ++l)
@@ -361,12 +334,12 @@ void fit_k4_superblock(const float* x, int nmax, float rmin, float rdelta, int n
   }
   b.d = f32_to_f16(max_scale / 63.0f);
   b.dmin = f32_to_f16(max_min / 63.0f);
+  uint8_t sc[8], m[8];
+  unpack_k4_scales(b.scales, sc, m);
   for (int j = 0; j < 8; ++j) {
-    int sc, m;
-    scale_min_k4(j, b.scales, sc, m);
-    const float d = f16_to_f32(b.d) * static_cast<float>(sc);
+    const float d = f16_to_f32(b.d) * static_cast<float>(sc[j]);
     if (d == 0) continue;  // keeps the group's first-pass quants, as ggml does
-    const float dm = f16_to_f32(b.dmin) * static_cast<float>(m);
+    const float dm = f16_to_f32(b.dmin) * static_cast<float>(m[j]);
     for (int l = 0; l < 32; ++l) L[32 * j + l] = static_cast<uint8_t>(std::clamp(nearest_int((x[32 * j + l] + dm) / d), 0, nmax));
   }
 }
