@@ -1,8 +1,7 @@
 #pragma once
 // Unpacking of the k-quants' packed per-group scales, used by the codecs (k_quants.cpp), the
 // reference dot products (dot_reference.cpp) and the SIMD matmul tiles in kernels/ (which do
-// unpack_k4_scales in
-// vector form, tested against these).
+// unpack_k4_scales in vector form, tested against these).
 // `static`: each file gets its own copy, so code built with one ISA's flags (which the compiler
 // may vectorize with that ISA) is never linked in place of another file's.
 #include <cstdint>
