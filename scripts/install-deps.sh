@@ -11,6 +11,8 @@ DEBIAN_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev lld-14
   python3 python3-numpy python3-torch python3-jinja2 python3-matplotlib libopenblas0-pthread
+  # The bundled model's corpus: the King James Bible and its reader (scripts/make-kjv-data.sh).
+  bible-kjv bible-kjv-text
   # scripts/test-aarch64.sh: the cross compiler, the emulator, and GoogleTest's sources in
   # /usr/src/googletest (built for the target; libgtest-dev pulls the package in anyway).
   g++-aarch64-linux-gnu qemu-user googletest
