@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 DEBIAN_PACKAGES=(
   build-essential cmake ninja-build pkg-config git
-  nlohmann-json3-dev libpcre2-dev libutf8proc-dev libcli11-dev
+  nlohmann-json3-dev libpcre2-dev libutf8proc-dev libcli11-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev lld-14
   python3 python3-numpy python3-torch python3-jinja2 python3-matplotlib libopenblas0-pthread
