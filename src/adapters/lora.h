@@ -17,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/backend.h"
@@ -51,6 +52,9 @@ struct LoraAdapter {
 class AdapterSet {
  public:
   AdapterSet() = default;
+  // Adapters read from a file (adapters/adapter_file.h); bind() them before use.
+  AdapterSet(LoraConfig config, std::vector<LoraAdapter> adapters)
+      : config_(std::move(config)), adapters_(std::move(adapters)) {}
   // Fresh adapters on the model's weights selected by `config`: A ~ U(-1/sqrt(in), 1/sqrt(in))
   // (MLX LM's init), B = 0 (so the adapted model starts equal to the base); DoRA's m = the row
   // norms of W. Throws Error naming a target that matches no weight.

@@ -64,6 +64,30 @@ std::optional<GgufTensorName> gguf_tensor_name(std::string_view hf_name) {
   return std::nullopt;
 }
 
+std::optional<std::string> hf_tensor_name(std::string_view gguf_name) {
+  for (const auto& p : kGlobal)
+    if (p.gguf == gguf_name) return std::string(p.hf);
+  constexpr std::string_view kBlock = "blk.";
+  if (!gguf_name.starts_with(kBlock)) return std::nullopt;
+  const size_t dot = gguf_name.find('.', kBlock.size());
+  if (dot == std::string_view::npos) return std::nullopt;
+  const std::string_view layer = gguf_name.substr(kBlock.size(), dot - kBlock.size());
+  const std::string hf = std::string(kLayerPrefix) + std::string(layer) + ".";
+  // Round trip through the forward mapping, so the one table above stays the only definition.
+  const std::string_view rest = gguf_name.substr(dot + 1);
+  for (std::string_view suffix : {".weight", ".bias"}) {
+    if (!rest.ends_with(suffix)) continue;
+    const std::string_view module = rest.substr(0, rest.size() - suffix.size());
+    for (const auto& p : kLayer)
+      if (p.gguf == module) {
+        std::string name = hf + std::string(p.hf) + std::string(suffix);
+        const auto back = gguf_tensor_name(name);
+        if (back && back->name == gguf_name) return name;
+      }
+  }
+  return std::nullopt;
+}
+
 bool is_ignored_hf_tensor(std::string_view hf_name) {
   auto split = split_layer(hf_name);
   return split && split->second == "self_attn.rotary_emb.inv_freq";

@@ -15,6 +15,8 @@ struct GgufTensorName {
 
 // nullopt for names orchard does not know (the loader reports them).
 std::optional<GgufTensorName> gguf_tensor_name(std::string_view hf_name);
+// The reverse: GGUF name -> Hugging Face name (adapter files name weights the HF way).
+std::optional<std::string> hf_tensor_name(std::string_view gguf_name);
 // Buffers some checkpoints save that carry no weights (rotary_emb.inv_freq: recomputed from config).
 bool is_ignored_hf_tensor(std::string_view hf_name);
 

@@ -47,4 +47,13 @@ std::vector<float> rope_inv_freq(const ModelConfig& c, const std::vector<float>*
   return inv_freq;
 }
 
+std::vector<int64_t> interleave_rope_rows(int64_t n_heads, int64_t head_dim) {
+  std::vector<int64_t> order(n_heads * head_dim);
+  const int64_t half = head_dim / 2;
+  for (int64_t h = 0; h < n_heads; ++h)
+    for (int64_t i = 0; i < half; ++i)
+      for (int64_t j = 0; j < 2; ++j) order[h * head_dim + 2 * i + j] = h * head_dim + j * half + i;
+  return order;
+}
+
 }  // namespace orchard

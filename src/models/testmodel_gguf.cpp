@@ -10,17 +10,6 @@ namespace orchard {
 
 namespace {
 
-// convert_hf_to_gguf permutes llama's Q/K rows (and biases) so each head's rotary pairs are adjacent
-// (interleaved rope): stored row h*d + 2i + j holds HF row h*d + j*d/2 + i.
-std::vector<int64_t> interleave_rope_rows(int64_t n_heads, int64_t head_dim) {
-  std::vector<int64_t> order(n_heads * head_dim);
-  const int64_t half = head_dim / 2;
-  for (int64_t h = 0; h < n_heads; ++h)
-    for (int64_t i = 0; i < half; ++i)
-      for (int64_t j = 0; j < 2; ++j) order[h * head_dim + 2 * i + j] = h * head_dim + j * half + i;
-  return order;
-}
-
 void set_hparams(GgufWriter& out, const TestModelSpec& spec, const ModelConfig& c, const GgufFileType& file_type) {
   const std::string a = c.architecture + ".";
   auto u32 = [](int64_t v) { return MetaValue::u32(static_cast<uint32_t>(v)); };
