@@ -84,8 +84,8 @@ void dora_row_factor(const Tensor& w, const LoraAdapter& adapter, float* factor)
 
 // y[n, out] += the adapter path for x[n, in] (LoRA), or y = factor * (y + path) for DoRA, where
 // y already holds x W^T. `lora_x`, if given, receives x A^T ({n, rank}, before the scale), which
-// training keeps for the backward; `factor` is dora_row_factor's output (DoRA only). Uses
-// backend.matmul for both low-rank products, so it runs at the backend's speed.
+// training keeps for the backward; `factor` is dora_row_factor's output (DoRA only). x A^T
+// goes through backend.matmul (so `in` must suit the backend, as for W itself).
 void lora_forward(Backend& backend, const LoraAdapter& adapter, const float* x, float* y, int64_t n,
                   const float* factor = nullptr, float* lora_x = nullptr);
 
