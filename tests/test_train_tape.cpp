@@ -150,6 +150,10 @@ class ModelReference {
     adapters_ += std::string(adapters_.empty() ? "" : ",") + "{\"name\":\"" + a.weight_name + "\",\"hf_weight\":\"" +
                  hf_weight + "\",\"scale\":" + scale + ",\"dora\":" + (a.magnitude.empty() ? "false" : "true") + "}";
   }
+  // A base weight multiplied against q8_0-rounded activations (a block-quantized matmul).
+  void q8_0_input(const std::string& hf_name) {
+    q8_0_ += (q8_0_.empty() ? "\"" : ",\"") + hf_name + "\"";
+  }
   void finite_difference(const std::string& hf_name, int64_t index) {
     fd_ += (fd_.empty() ? "" : ",") + ("[\"" + hf_name + "\"," + std::to_string(index) + "]");
     ++n_fd_;
@@ -157,7 +161,7 @@ class ModelReference {
   bool run() const {
     std::ofstream(dir_ / "spec.json") << "{\"model_dir\":\"" << model_dir_.string() << "\",\"sequences\":["
                                       << sequences_ << "],\"targets\":[" << targets_ << "],\"adapters\":["
-                                      << adapters_ << "],\"fd\":[" << fd_ << "]}";
+                                      << adapters_ << "],\"fd\":[" << fd_ << "],\"q8_0_inputs\":[" << q8_0_ << "]}";
     const std::string cmd =
         python_ + " " + (test::source_dir() / "tools/reference/model_grad_ref.py").string() + " " + dir_.string();
     const int status = test::run_command(cmd).status;
@@ -182,7 +186,7 @@ class ModelReference {
   }
   std::string python_;
   fs::path model_dir_, dir_;
-  std::string sequences_, targets_, adapters_, fd_;
+  std::string sequences_, targets_, adapters_, fd_, q8_0_;
   size_t n_fd_ = 0;
 };
 
@@ -291,6 +295,8 @@ void expect_adapter_gradients(const std::string& python, const fs::path& referen
   std::map<std::string, std::string> gguf_to_hf;
   for (const auto& [hf, gguf] : hf_to_gguf(reference_model)) gguf_to_hf[gguf] = hf;
   for (const LoraAdapter& a : adapters.adapters()) ref.adapter(a, gguf_to_hf.at(a.weight_name));
+  for (const auto& [gguf, hf] : gguf_to_hf)
+    if (source.require(gguf).dtype() == DType::Q4_0) ref.q8_0_input(hf);
   ASSERT_TRUE(ref.run());
   EXPECT_NEAR(run.loss, ref.loss(), 1e-5 * ref.loss());
   size_t checked = 0;
@@ -300,7 +306,6 @@ void expect_adapter_gradients(const std::string& python, const fs::path& referen
   }
   const size_t per = adapters.adapters().front().magnitude.empty() ? 2 : 3;
   EXPECT_EQ(checked, per * adapters.adapters().size());
-  (void)source;
 }
 
 class TrainTapeAdapters : public ::testing::TestWithParam<bool> {};
@@ -323,7 +328,9 @@ TEST_P(TrainTapeAdapters, LoraGradientsMatchAutograd) {
 INSTANTIATE_TEST_SUITE_P(Kinds, TrainTapeAdapters, ::testing::Bool(),
                          [](const auto& info) { return info.param ? "DoRA" : "LoRA"; });
 
-// QLoRA: the base is quantized to Q4_0 in memory; the reference runs on its dequantized values.
+// QLoRA: the base is quantized to Q4_0 in memory; the reference runs on its dequantized values,
+// rounding those matmuls' inputs to q8_0 blocks as orchard's (and llama.cpp's) Q4_0 kernels do,
+// with the straight-through gradient the tape uses for that rounding.
 TEST(TrainTape, LoraOnAFrozenQ4_0BaseMatchesAutogradOnTheDequantizedWeights) {
   ORCHARD_REQUIRE_SHARED();
   const std::string python = python_or_skip();

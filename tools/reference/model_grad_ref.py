@@ -8,7 +8,8 @@ DIR/spec.json:
      "sequences": [[ids], ...], "targets": [[ids, -100 = ignored], ...],
      "adapters": [{"name": "blk.0.attn_q.weight", "hf_weight": "model.layers.0.self_attn.q_proj.weight",
                    "scale": 2.0, "dora": false}, ...],      (optional: LoRA / DoRA)
-     "fd": [["model.layers.0.mlp.up_proj.weight", 17], ...]}  (optional)
+     "fd": [["model.layers.0.mlp.up_proj.weight", 17], ...],  (optional)
+     "q8_0_inputs": [hf weight names]}  (optional: a quantized base, see below)
 
 The model is llama_ref.py's (Hugging Face semantics) in float64, each sequence on its own
 from position 0. The loss is the mean cross-entropy over every non-ignored target of all
@@ -18,6 +19,11 @@ linear: y = x W^T + scale (x A^T) B^T, DoRA y = m / stop_gradient(||W + scale B 
 then the bias. Writes DIR/loss.bin (float64); without adapters, DIR/grad_<hf name>.bin for
 every weight, else DIR/grad_<name>.lora_a.bin / .lora_b.bin / .dora_m.bin (float32); and for
 "fd", DIR/fd.bin: central finite differences of the loss in float64, one per listed scalar.
+
+A block-quantized base (QLoRA) multiplies its weights against activations rounded to q8_0
+blocks, as llama.cpp and orchard do; for the weights in "q8_0_inputs" the reference rounds the
+input of x W^T the same way (quant_ref.py's codec) with a straight-through gradient, which is
+the gradient orchard's tape uses.
 """
 import json
 import os
@@ -27,27 +33,57 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from llama_ref import Reference  # noqa: E402
+from llama_ref import Reference, rms_norm  # noqa: E402
+from quant_ref import decode_q8_0, encode_q8_0  # noqa: E402
 
 torch.set_num_threads(2)
 
 
 class AdaptedModel(Reference):
-    def __init__(self, folder, adapters):
+    def __init__(self, folder, adapters, q8_0_inputs):
         super().__init__(folder, torch.float64)
         self.adapters = adapters  # hf weight name -> {"a", "b", "m" (or None), "scale"}
+        self.q8_0_inputs = set(q8_0_inputs)
+
+    def base_product(self, x, weight_name):
+        w = self.w[weight_name]
+        if weight_name in self.q8_0_inputs:
+            blocks = x.detach().to(torch.float32).numpy().reshape(-1, 32)
+            rounded = torch.from_numpy(decode_q8_0(encode_q8_0(blocks)).reshape(x.shape)).to(x.dtype)
+            x = x + (rounded - x).detach()
+        return x @ w.T
 
     def linear(self, x, name):
         ad = self.adapters.get(name + ".weight")
+        bias = self.w.get(name + ".bias")
         if ad is None:
-            return super().linear(x, name)
+            y = self.base_product(x, name + ".weight")
+            return y if bias is None else y + bias
         w = self.w[name + ".weight"]
-        y = x @ w.T + ad["scale"] * ((x @ ad["a"].T) @ ad["b"].T)
+        y = self.base_product(x, name + ".weight") + ad["scale"] * ((x @ ad["a"].T) @ ad["b"].T)
         if ad["m"] is not None:
             denom = torch.linalg.norm(w + ad["scale"] * (ad["b"] @ ad["a"]), dim=1).detach()
             y = (ad["m"] / denom) * y
-        bias = self.w.get(name + ".bias")
         return y if bias is None else y + bias
+
+    def logits(self, tokens):
+        """llama_ref's forward, with the LM head through base_product too."""
+        cfg = self.cfg
+        x = self.w["model.embed_tokens.weight"][torch.tensor(tokens)]
+        positions = torch.arange(len(tokens), dtype=self.dtype)
+        freqs = positions[:, None] * self.inv_freq[None, :]
+        emb = torch.cat((freqs, freqs), dim=-1)
+        cos, sin = emb.cos(), emb.sin()
+        for layer in range(cfg["num_hidden_layers"]):
+            p = f"model.layers.{layer}."
+            h = rms_norm(x, self.w[p + "input_layernorm.weight"], self.eps)
+            x = x + self.attention(h, p + "self_attn.", cos, sin)
+            h = rms_norm(x, self.w[p + "post_attention_layernorm.weight"], self.eps)
+            gate = self.linear(h, p + "mlp.gate_proj")
+            x = x + self.linear(torch.nn.functional.silu(gate) * self.linear(h, p + "mlp.up_proj"), p + "mlp.down_proj")
+        x = rms_norm(x, self.w["model.norm.weight"], self.eps)
+        tied = "lm_head.weight" not in self.w or cfg.get("tie_word_embeddings", False)
+        return self.base_product(x, "model.embed_tokens.weight" if tied else "lm_head.weight")
 
 
 def loss_of(model, sequences, targets):
@@ -77,7 +113,7 @@ def main():
         trained[ad["name"] + ".lora_a"], trained[ad["name"] + ".lora_b"] = a, b
         if m is not None:
             trained[ad["name"] + ".dora_m"] = m
-    model = AdaptedModel(spec["model_dir"], adapters)
+    model = AdaptedModel(spec["model_dir"], adapters, spec.get("q8_0_inputs", []))
     if not adapters:
         for name, w in model.w.items():
             trained[name] = w.requires_grad_()
