@@ -256,6 +256,20 @@ INSTANTIATE_TEST_SUITE_P(Families, TrainTapeFull,
                                            Family{"qwen2", "qwen2"}, Family{"qwen3", "qwen3"}),
                          [](const auto& info) { return info.param.name; });
 
+// Fresh adapters with B (and m) moved off their initial values, so every gradient is exercised.
+AdapterSet test_adapters(const ModelSource& source, bool dora, uint64_t seed, float dropout = 0.0f) {
+  LoraConfig config{.rank = 4, .scale = 2.0f, .dropout = dropout, .dora = dora, .targets = {"all"}};
+  AdapterSet set = AdapterSet::create(source, config, seed);
+  std::mt19937 rng(static_cast<uint32_t>(seed));
+  std::normal_distribution<float> normal(0.0f, 0.05f);
+  for (LoraAdapter& a : set.adapters()) {
+    for (int64_t i = 0; i < a.b.numel(); ++i) a.b.f32()[i] = normal(rng);
+    if (!a.magnitude.empty())
+      for (int64_t i = 0; i < a.magnitude.numel(); ++i) a.magnitude.f32()[i] *= 1.0f + normal(rng);
+  }
+  return set;
+}
+
 TEST(TrainTape, CheckpointingGivesTheSameGradientsWithASmallerTape) {
   ORCHARD_REQUIRE_SHARED();
   for (const Family& f : {Family{"ckpt_llama", "llama"}, Family{"ckpt_qwen3", "qwen3"}}) {
@@ -274,18 +288,24 @@ TEST(TrainTape, CheckpointingGivesTheSameGradientsWithASmallerTape) {
   }
 }
 
-// Fresh adapters with B (and m) moved off their initial values, so every gradient is exercised.
-AdapterSet test_adapters(const ModelSource& source, bool dora, uint64_t seed) {
-  LoraConfig config{.rank = 4, .scale = 2.0f, .dora = dora, .targets = {"all"}};
-  AdapterSet set = AdapterSet::create(source, config, seed);
-  std::mt19937 rng(static_cast<uint32_t>(seed));
-  std::normal_distribution<float> normal(0.0f, 0.05f);
-  for (LoraAdapter& a : set.adapters()) {
-    for (int64_t i = 0; i < a.b.numel(); ++i) a.b.f32()[i] = normal(rng);
-    if (!a.magnitude.empty())
-      for (int64_t i = 0; i < a.magnitude.numel(); ++i) a.magnitude.f32()[i] *= 1.0f + normal(rng);
-  }
-  return set;
+// Adapter dropout is drawn per element from the seed; a checkpointed block's replay must draw the
+// same mask, so DoRA with dropout gives the same gradients either way (and dropout is applied).
+TEST(TrainTape, CheckpointReplayRedrawsTheSameDropoutMask) {
+  ORCHARD_REQUIRE_SHARED();
+  const fs::path hf = write_model({"ckpt_dropout", "qwen2"});
+  auto source = std::make_shared<const ModelSource>(open_model(hf.string()));
+  AdapterSet dropped = test_adapters(*source, true, 3, 0.25f), kept = test_adapters(*source, true, 3);
+  dropped.bind(*source);
+  kept.bind(*source);
+  const auto seqs = training_batch(source->require("token_embd.weight").dim(0));
+  const StepResult plain = train_step(source, seqs, {.full = false, .adapters = &dropped});
+  const StepResult checkpointed = train_step(source, seqs, {.full = false, .adapters = &dropped, .checkpoint = true});
+  const StepResult no_dropout = train_step(source, seqs, {.full = false, .adapters = &kept});
+  EXPECT_EQ(plain.loss, checkpointed.loss);
+  EXPECT_NE(plain.loss, no_dropout.loss);
+  ASSERT_EQ(plain.grads.size(), checkpointed.grads.size());
+  for (const auto& [name, g] : plain.grads) EXPECT_EQ(g, checkpointed.grads.at(name)) << name;
+  EXPECT_LT(checkpointed.peak_tape_bytes, plain.peak_tape_bytes);
 }
 
 void expect_adapter_gradients(const std::string& python, const fs::path& reference_model,
