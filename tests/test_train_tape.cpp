@@ -379,6 +379,34 @@ TEST(TrainTape, LoraOnAFrozenQ4_0BaseMatchesAutogradOnTheDequantizedWeights) {
   expect_adapter_gradients(python, dequantized, *source, run, adapters, seqs, f.name);
 }
 
+// Recording or not, the tape's forward is the CPU backend's: evaluation (recording off) runs the
+// inference kernels exactly; the training attention (over the batch's own K/V) agrees closely.
+TEST(TrainTape, ForwardMatchesTheCpuBackend) {
+  ORCHARD_REQUIRE_SHARED();
+  const fs::path hf = write_model({"forward", "qwen3"});
+  auto source = std::make_shared<const ModelSource>(open_model(hf.string()));
+  const auto seqs = training_batch(source->require("token_embd.weight").dim(0));
+  Batch batch;
+  for (size_t s = 0; s < seqs.size(); ++s)
+    for (size_t i = 0; i < seqs[s].tokens.size(); ++i)
+      batch.add(seqs[s].tokens[i], static_cast<int32_t>(i), static_cast<int32_t>(s), true);
+  auto logits_of = [&](std::shared_ptr<Backend> backend) {
+    auto model = load_model(source, backend);
+    KvCache cache(model->config(), 64, 2, DType::F32);
+    std::vector<float> logits;
+    model->forward(batch, cache, logits);
+    return logits;
+  };
+  const std::vector<float> want = logits_of(make_cpu_backend(2));
+  auto tape = std::make_shared<train::TapeBackend>(2);
+  EXPECT_EQ(logits_of(tape), want);
+  EXPECT_EQ(tape->peak_tape_bytes(), 0u);
+  tape->set_recording(true);
+  tape->clear();
+  EXPECT_LE(test::relative_error(logits_of(tape), want), 1e-5);
+  EXPECT_GT(tape->tape_bytes(), 0u);
+}
+
 TEST(TrainTape, TrainingAttentionNeedsWholeSequences) {
   ORCHARD_REQUIRE_SHARED();
   const fs::path hf = write_model({"whole_sequences", "llama"});
