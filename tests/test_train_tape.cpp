@@ -25,6 +25,7 @@
 #include "kernels/cpu/backward.h"
 #include "models/kv_cache.h"
 #include "models/model.h"
+#include "models/rope.h"
 #include "models/testmodel.h"
 #include "quant/quant.h"
 #include "support/grad_reference.h"
@@ -248,6 +249,33 @@ TEST_P(TrainTapeFull, EveryWeightsGradientMatchesAutograd) {
   for (size_t i = 0; i < probes.size(); ++i) {
     const double got = run.grads.at(names.at(probes[i].first))[probe_index[i]];
     EXPECT_NEAR(got, fd[i], kTolerance * std::abs(fd[i])) << probes[i].first << " [" << probe_index[i] << "]";
+  }
+
+  if (GetParam().architecture != "llama") return;
+  // The GGUF layout of the same weights: Q/K rows permuted for the interleaved rope. Its
+  // gradients are the reference's with the same rows permuted.
+  SCOPED_TRACE("GGUF layout");
+  const fs::path gguf = hf.parent_path() / "model.gguf";
+  TestModelSpec spec = test_model_preset("tiny", "llama");
+  spec.config.qkv_bias = GetParam().qkv_bias;
+  write_test_gguf(spec, vocab_from_gguf((test::shared_dir() / "data/tokenizer-tests/ggml-vocab-llama-spm.gguf").string()),
+                  DType::F32, 7, gguf.string());
+  auto gguf_source = std::make_shared<const ModelSource>(open_model(gguf.string()));
+  const StepResult gguf_run = train_step(gguf_source, seqs, {});
+  const ModelConfig& c = spec.config;
+  for (const auto& [hf_name, gguf_name] : names) {
+    const Floats& got = gguf_run.grads.at(gguf_name);
+    Floats want = ref.grad(hf_name, got.size());
+    const bool q = gguf_name.find("attn_q.") != std::string::npos, k = gguf_name.find("attn_k.") != std::string::npos;
+    if (q || k) {
+      const std::vector<int64_t> order = interleave_rope_rows(q ? c.n_head : c.n_head_kv, c.head_dim);
+      const size_t row = want.size() / order.size();
+      Floats permuted(want.size());
+      for (size_t r = 0; r < order.size(); ++r)
+        std::copy_n(want.begin() + order[r] * row, row, permuted.begin() + r * row);
+      want = permuted;
+    }
+    EXPECT_LE(test::relative_error(got, want), kTolerance) << gguf_name;
   }
 }
 
