@@ -20,6 +20,7 @@ void TapeBackend::Impl::backward(const float* logits, const float* dlogits) {
     throw Error("tape: every token of a training batch must want logits (" + std::to_string(lm_head.rows) + " of " +
                 std::to_string(ops.front().rows) + " do)");
   grads.borrow(logits, lm_head.write.n, dlogits);
+  cache.clear();  // it only shares copies among forward readers; each op's go with its backward
 
   auto backward_ops = [&](size_t begin, size_t end) {
     for (size_t i = end; i-- > begin;) {
