@@ -296,7 +296,12 @@ void TapeBackend::set_adapters(const AdapterSet* adapters, std::vector<std::vect
 }
 
 void TapeBackend::set_grad_checkpoint(bool on) { impl_->checkpoint = on; }
-void TapeBackend::set_dropout_seed(uint64_t seed) { impl_->dropout_seed = seed; }
+// Masks depend only on the seed and the forwards since it was set, so a resumed run that sets
+// the same seed per step draws the same masks.
+void TapeBackend::set_dropout_seed(uint64_t seed) {
+  impl_->dropout_seed = seed;
+  impl_->forward_count = 0;
+}
 void TapeBackend::set_recording(bool on) {
   impl_->recording = on;
   impl_->dora_cache.clear();

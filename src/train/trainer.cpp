@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "adapters/adapter_file.h"
 #include "core/error.h"
 #include "core/threadpool.h"
 #include "io/gguf.h"
@@ -15,7 +16,6 @@
 #include "models/config.h"
 #include "quant/quant.h"
 #include "train/checkpoint.h"
-#include "train/trainer_adapters.h"
 
 namespace orchard::train {
 
@@ -212,7 +212,7 @@ void Trainer::save(bool final) {
   std::string saved = state_path;
   if (model_.adapters()) {
     const std::string adapters_path = (dir / "adapters.safetensors").string();
-    write_adapter_files(*model_.adapters(), config_.adapter_path);
+    save_adapters(*model_.adapters(), model_.source(), config_.adapter_path);
     saved = adapters_path + " and " + state_path;
   } else if (final) {
     write_full_model(model_.source(), final_model_path(config_));
@@ -232,7 +232,7 @@ TrainResult Trainer::run(const std::atomic<bool>* stop) {
     if (state_path.empty()) {
       if (!model_.adapters())
         throw file_error(config_.resume_file, "no " + std::string(kTrainingStateFile) + " beside it to resume from");
-      load_adapter_weights(*const_cast<AdapterSet*>(model_.adapters()), config_.resume_file);
+      load_adapter_weights(*model_.adapters(), model_.source(), config_.resume_file);
     } else {
       TrainingState state = load_training_state(state_path, params);
       if (state.fine_tune_type != fine_tune_type_name(config_.type))

@@ -63,6 +63,7 @@ class TrainableModel {
   Model& model() { return *model_; }
   TapeBackend& tape() { return *tape_; }
   std::vector<Parameter>& parameters() { return params_; }
+  AdapterSet* adapters() { return adapters_.get(); }  // null for full fine-tuning
   const AdapterSet* adapters() const { return adapters_.get(); }
   const ModelSource& source() const { return *source_; }
   FineTuneType type() const { return type_; }
