@@ -16,7 +16,7 @@ ProgressBar::~ProgressBar() {
   if (drawn_) std::fprintf(stderr, "\r\033[K");
 }
 
-void ProgressBar::update(int64_t done) {
+void ProgressBar::update(int64_t done, const std::string& detail) {
   if (!enabled_ || total_ <= 0) return;
   constexpr int kWidth = 30;
   const double fraction = static_cast<double>(done) / static_cast<double>(total_);
@@ -26,8 +26,9 @@ void ProgressBar::update(int64_t done) {
   const int filled = static_cast<int>(fraction * kWidth);
   std::string bar(static_cast<size_t>(filled), '#');
   bar.resize(kWidth, '.');
-  std::fprintf(stderr, "\r\033[K%s [%s] %lld/%lld %s, %.1f %s/s, ETA %.0fs", label_.c_str(), bar.c_str(),
-               static_cast<long long>(done), static_cast<long long>(total_), unit_.c_str(), rate, unit_.c_str(), eta);
+  std::fprintf(stderr, "\r\033[K%s [%s] %lld/%lld %s, %.1f %s/s, ETA %.0fs%s%s", label_.c_str(), bar.c_str(),
+               static_cast<long long>(done), static_cast<long long>(total_), unit_.c_str(), rate, unit_.c_str(), eta,
+               detail.empty() ? "" : ", ", detail.c_str());
   std::fflush(stderr);
   drawn_ = true;
 }

@@ -12,7 +12,8 @@ class ProgressBar {
   // `unit` names what is counted ("tokens"); totals below `min_total` never show a bar.
   ProgressBar(std::string label, std::string unit, int64_t total, int64_t min_total = 1024);
   ~ProgressBar();  // clears the line if anything was drawn
-  void update(int64_t done);
+  // `detail` (e.g. loss and learning rate) is shown after the rate and ETA.
+  void update(int64_t done, const std::string& detail = {});
 
  private:
   std::string label_, unit_;
