@@ -120,6 +120,25 @@ TEST_F(CliFinetune, ResumeAfterSigkillEndsWithTheSameAdapters) {
   EXPECT_LT(max_difference(whole / "adapters.safetensors", killed / "adapters.safetensors"), 1e-5);
 }
 
+// Ctrl-C: the run saves where it is and exits cleanly; the rerun continues from there.
+TEST_F(CliFinetune, InterruptSavesAndExitsCleanly) {
+  const fs::path out = dir_ / "interrupted", log = dir_ / "interrupted.log";
+  const std::string args = base_args() + " --iters 40 --steps-per-report 1 --steps-per-eval 100 --adapter-path " + out.string();
+  const fs::path script_file = dir_ / "interrupt.sh";
+  std::ofstream(script_file) << test::orchard_bin().string() << " " << args << " > " << log.string() << " 2>&1 & pid=$!\n"
+                             << "for i in $(seq 1 600); do grep -q 'Iter 3: Train loss' " << log.string()
+                             << " && break; sleep 0.1; done\nkill -INT $pid; wait $pid; echo status=$?\n";
+  auto r = test::run_command("bash " + script_file.string());
+  EXPECT_NE(r.out.find("status=0"), std::string::npos) << r.out << test::read_file(log);
+  const std::string text = test::read_file(log);
+  EXPECT_NE(text.find("Interrupted at iter"), std::string::npos) << text;
+  EXPECT_EQ(text.find("Saved final weights"), std::string::npos) << text;
+  ASSERT_TRUE(fs::exists(out / "training_state.safetensors"));
+  auto resumed = orchard_cli(args + " --resume-adapter-file " + out.string());
+  ASSERT_EQ(resumed.status, 0) << resumed.out;
+  EXPECT_NE(resumed.out.find("Iter 40: Train loss"), std::string::npos) << resumed.out;
+}
+
 TEST_F(CliFinetune, ConfigFileWithFlagsWinning) {
   const fs::path config = dir_ / "config.yaml";
   std::ofstream(config) << "model: " << model().string() << "\ndata: " << data().string()

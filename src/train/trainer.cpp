@@ -69,6 +69,11 @@ TrainableModel::TrainableModel(std::shared_ptr<const ModelSource> base, const Tr
   tape_ = std::make_shared<TapeBackend>(config.threads > 0 ? config.threads : default_thread_count());
   tape_->set_grad_checkpoint(config.grad_checkpoint);
   if (type_ == FineTuneType::Full) {
+    // The trained model is written as GGUF, which needs the tokenizer as GGUF metadata; a
+    // Hugging Face folder keeps it in tokenizer.json, so its GGUF would not load.
+    if (base->format == ModelFormat::HuggingFace && !base->metadata.has("tokenizer.ggml.model"))
+      throw file_error(base->path, "full fine-tuning writes a GGUF model and this Hugging Face folder's tokenizer "
+                                   "cannot go into one; fine-tune a GGUF of the model, or use --fine-tune-type lora");
     auto copy = std::make_shared<ModelSource>(*base);
     for (auto& [name, t] : copy->tensors) t = f32_copy(t);
     if (config.from_scratch) init_from_scratch(*copy, config.seed);
