@@ -107,7 +107,9 @@ TEST_P(Matmul, EveryIsaMatchesReference) {
   std::normal_distribution<float> normal(0.0f, 1.0f);
   // Row counts off the 4-row tile, token counts 1..7 off the 4-token tile, and a prefill size.
   const std::vector<Shape3> shapes = {{1, kmul, 1},      {5, kmul * 3, 2},  {37, kmul * 2, 3}, {67, kmul, 4},
-                                      {9, kmul * 4, 5},  {16, kmul, 6},     {23, kmul * 2, 7}, {70, kmul * 2, 33}};
+                                      {9, kmul * 4, 5},  {16, kmul, 6},     {23, kmul * 2, 7}, {70, kmul * 2, 33},
+                                      // One token (the decode kernels): odd row counts, block counts off their groups.
+                                      {37, kmul * 5, 1}, {13, kmul * 7, 1}, {6, kmul * 3, 1},  {3, kmul * 8, 1}};
   for (const Shape3& s : shapes) {
     const Tensor w = random_weight(t, s.rows, s.k, rng);
     std::vector<float> x(static_cast<size_t>(s.n * s.k));

@@ -63,6 +63,15 @@ struct KvKernels {
   KvAccumulateFn accumulate = nullptr;
 };
 
+// The one-token (decode) product y = w x for a weight type, with its own activation layout:
+// prepare() quantizes x (k floats) into act_bytes(k) bytes arranged for rows(), which computes
+// y[r] for `rows` consecutive weight rows w_stride bytes apart.
+struct GemvKernel {
+  size_t (*act_bytes)(int64_t k) = nullptr;
+  void (*prepare)(const float* x, void* act, int64_t k) = nullptr;
+  void (*rows)(const uint8_t* w, size_t w_stride, int64_t rows, const void* act, int64_t k, float* y) = nullptr;
+};
+
 struct IsaKernels {
   Isa isa;
   // By dtype_index(weight type): the tile kernel for that weight type against activations in
@@ -72,6 +81,8 @@ struct IsaKernels {
   // By dtype_index(activation type): a fast quantizer into that activation format; null uses
   // the reference encoder (quantize_row). Must produce the same bytes as the reference.
   std::array<FromFloatFn, kDTypeCount> quantize_activations{};
+  // By dtype_index(weight type): the n = 1 kernel used instead of the tiles; null: the tiles.
+  std::array<GemvKernel, kDTypeCount> gemv{};
   BatchMatmulFn batch_matmul = nullptr;  // used for n >= batch_min_tokens when set
   int64_t batch_min_tokens = 0;
   float (*dot)(const float* a, const float* b, int64_t n) = nullptr;

@@ -1,4 +1,5 @@
-// The matmul driver: looks up the weight type's activation format (QuantTraits::vec_dot_type)
+// The matmul driver: one token goes to the weight type's GEMV kernel where the ISA has one
+// (its own activation layout, each thread one contiguous range of rows). Otherwise it looks up the weight type's activation format (QuantTraits::vec_dot_type)
 // and this ISA's tile kernel, quantizes the activations once, then either hands the whole
 // product to the ISA's batch kernel (prompt batches, e.g. AMX) or walks output tiles. Threads
 // take runs of weight rows from a shared counter (each weight byte is read by one thread, and a
@@ -49,6 +50,15 @@ void matmul(const IsaKernels& kernels, ThreadPool& pool, MatmulScratch& scratch,
   check_weight(w);
   if (n <= 0) return;
   const int64_t rows = w.rows(), k = w.cols();
+  if (const GemvKernel& gemv = kernels.gemv[dtype_index(w.dtype())]; n == 1 && gemv.rows) {
+    scratch.activations.resize(gemv.act_bytes(k));
+    gemv.prepare(x, scratch.activations.data(), k);
+    // Rows cost the same: equal contiguous ranges keep each thread's reads one stream.
+    pool.parallel_for(rows, [&](int64_t begin, int64_t end, int) {
+      gemv.rows(w.row(begin), w.row_bytes(), end - begin, scratch.activations.data(), k, y + begin);
+    });
+    return;
+  }
   const WeightPath path = path_for(kernels, w.dtype());
 
   const void* act = x;

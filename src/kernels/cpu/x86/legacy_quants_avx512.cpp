@@ -67,6 +67,8 @@ struct V {
 }  // namespace
 }  // namespace orchard::cpu::legacy_avx512
 
+#include "kernels/cpu/x86/legacy_gemv_avx512.h"
+
 namespace orchard::cpu {
 
 void add_legacy_quant_tiles_avx512(IsaKernels& k) {
@@ -77,6 +79,8 @@ void add_legacy_quant_tiles_avx512(IsaKernels& k) {
   k.set_tile(DType::Q5_1, dispatch_tile<legacy::LegacyQuantTile<Simd, legacy::Q5_1>::Of>);
   k.set_tile(DType::IQ4_NL, dispatch_tile<legacy::LegacyQuantTile<Simd, legacy::IQ4_NL>::Of>);
   k.set_tile(DType::Q8_0, dispatch_tile<legacy::LegacyQuantTile<Simd, legacy::Q8_0>::Of>);
+  k.gemv[dtype_index(DType::Q4_0)] = legacy_avx512::LegacyGemv<legacy_avx512::V, legacy_avx512::GemvQ4_0>::kernel();
+  k.gemv[dtype_index(DType::Q8_0)] = legacy_avx512::LegacyGemv<legacy_avx512::V, legacy_avx512::GemvQ8_0>::kernel();
   using Quantize = legacy::Q8Activations<legacy_avx512::V>;
   k.quantize_activations[dtype_index(DType::Q8_0)] = Quantize::q8_0;
   k.quantize_activations[dtype_index(DType::Q8_1)] = Quantize::q8_1;
