@@ -143,7 +143,7 @@ TEST_F(CliFinetune, ConfigFileWithFlagsWinning) {
   const fs::path config = dir_ / "config.yaml";
   std::ofstream(config) << "model: " << model().string() << "\ndata: " << data().string()
                         << "\nbatch_size: 4\niters: 3\nval_batches: 1\nlearning_rate: 1e-3\n"
-                        << "lora_parameters:\n  rank: 4\n  scale: 10.0\n  dropout: 0.0\n"
+                        << "lora_parameters:\n  rank: 4\n  scale: 10.0\n  dropout: 0.0\n  keys: [self_attn.q_proj, mlp.down_proj]\n"
                         << "lr_schedule:\n  name: cosine_decay\n  warmup: 1\n  arguments: [1e-3, 3, 1e-5]\n";
   const fs::path out = dir_ / "from-config";
   auto r = orchard_cli("finetune -t 2 --config " + config.string() + " --iters 2 --adapter-path " + out.string());

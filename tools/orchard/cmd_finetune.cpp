@@ -18,6 +18,7 @@
 #include "core/error.h"
 #include "generate/loaded_model.h"
 #include "generation_flags.h"
+#include "io/hf_tensor_names.h"
 #include "human_units.h"
 #include "progress.h"
 #include "subcommand.h"
@@ -119,6 +120,18 @@ void apply_schedule(const YAML::Node& n, FinetuneFlags& f) {
   }
 }
 
+// MLX LM / PEFT module names ("self_attn.q_proj", "q_proj", "mlp.down_proj") to the GGUF name
+// parts adapters use ("attn_q"); GGUF parts and "all" pass through, unknown names too (the
+// adapter code's error lists the choices).
+std::string lora_key(const std::string& key) {
+  for (const char* prefix : {"", "self_attn.", "mlp."}) {
+    const auto g = gguf_tensor_name("model.layers.0." + std::string(prefix) + key + ".weight");
+    if (g && g->layer && g->name.starts_with("blk.0.") && g->name.ends_with(".weight"))
+      return g->name.substr(6, g->name.size() - 6 - 7);
+  }
+  return key;
+}
+
 TrainerConfig trainer_config(const FinetuneFlags& f) {
   TrainerConfig c;
   c.type = train::fine_tune_type_from_name(f.fine_tune_type);
@@ -126,7 +139,7 @@ TrainerConfig trainer_config(const FinetuneFlags& f) {
   c.lora.scale = f.scale;
   c.lora.dropout = f.dropout;
   c.lora.num_layers = f.num_layers;
-  c.lora.targets = f.lora_keys;
+  for (const std::string& key : f.lora_keys) c.lora.targets.push_back(lora_key(key));
   c.from_scratch = f.from_scratch;
   c.batch_size = f.batch_size;
   c.iters = f.iters;
