@@ -184,6 +184,27 @@ TEST_F(TrainerTest, ResumeContinuesIdentically) {
   }
 }
 
+// --grad-checkpoint recomputes activations: the same steps give the same parameters. Gradient
+// accumulation over 2 batches of 2 trains too.
+TEST_F(TrainerTest, GradCheckpointAndAccumulation) {
+  Loaded l = load("f32.gguf");
+  TrainerConfig plain = config(FineTuneType::Lora, "ckpt-off");
+  plain.iters = 3;
+  plain.grad_accum = 2;
+  plain.batch_size = 2;
+  TrainerConfig ckpt = plain;
+  ckpt.grad_checkpoint = true;
+  ckpt.adapter_path = (dir_ / "ckpt-on").string();
+  TrainableModel a(l.model.source, plain), b(l.model.source, ckpt);
+  const auto [before, after] = train(a, l.data, plain);
+  train(b, l.data, ckpt);
+  EXPECT_LT(after, before);
+  for (size_t i = 0; i < a.parameters().size(); ++i)
+    for (int64_t j = 0; j < a.parameters()[i].value->numel(); ++j)
+      ASSERT_NEAR(a.parameters()[i].value->f32()[j], b.parameters()[i].value->f32()[j], 1e-5f)
+          << a.parameters()[i].name << "[" << j << "]";
+}
+
 // evaluate() against a log-softmax done here in double from the model's logits.
 TEST_F(TrainerTest, EvaluationLossIsTheMeanTokenCrossEntropy) {
   Loaded l = load("f32.gguf");
