@@ -1,5 +1,7 @@
 #include "generate/loaded_model.h"
 
+#include "adapters/adapter_file.h"
+#include "adapters/lora.h"
 #include "core/error.h"
 #include "generate/stop.h"
 
@@ -41,6 +43,8 @@ LoadedModel load_for_generation(const std::string& path, const ModelLoadSettings
   options.quantize = settings.quantize;
   loaded.source = std::make_shared<const ModelSource>(open_model(path, options));
   std::shared_ptr<Backend> backend = make_cpu_backend(settings.threads);
+  if (!settings.adapter_path.empty())
+    backend = make_adapted_backend(backend, load_adapters(*loaded.source, settings.adapter_path), *loaded.source);
   loaded.model = load_model(loaded.source, backend);
   if (settings.need_tokenizer) {
     loaded.tokenizer = load_tokenizer(*loaded.source);

@@ -30,6 +30,7 @@ struct ModelLoadSettings {
   int threads = 0;                 // 0: all hardware threads
   std::optional<DType> quantize;   // HF folders only: q8_0 | q4_0 on load
   bool need_tokenizer = true;      // bench runs without one
+  std::string adapter_path;        // LoRA/DoRA adapters (MLX LM or PEFT folder) on top of the base
 };
 
 LoadedModel load_for_generation(const std::string& path, const ModelLoadSettings& settings);

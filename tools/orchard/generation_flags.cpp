@@ -24,6 +24,9 @@ void add_model_flags(CLI::App& cmd, ModelFlags& flags) {
   cmd.add_option("-b,--batch-size", flags.batch_size, "most tokens per forward pass (prompt chunk size)")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  cmd.add_option("--adapter-path", flags.adapter_path,
+                 "LoRA/DoRA adapters to apply: a folder MLX LM (adapters.safetensors) or PEFT "
+                 "(adapter_model.safetensors) wrote, with its adapter_config.json, or a weights file in one");
   add_kv_type_option(cmd, flags.kv_type);
 }
 
@@ -40,6 +43,7 @@ LoadedModel load_model_from_flags(const ModelFlags& flags, bool need_tokenizer) 
   settings.threads = flags.threads > 0 ? flags.threads : default_thread_count();
   if (!flags.quantize.empty()) settings.quantize = dtype_from_name(flags.quantize);
   settings.need_tokenizer = need_tokenizer;
+  settings.adapter_path = flags.adapter_path;
   return load_for_generation(flags.model, settings);
 }
 

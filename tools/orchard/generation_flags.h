@@ -21,6 +21,7 @@ struct ModelFlags {
   int ctx_size = 0;     // 0: the model's context length, at most 4096
   int batch_size = 512;
   std::string kv_type = "f16";  // KV cache element type: f32, f16 or q8_0
+  std::string adapter_path;     // LoRA/DoRA adapter folder applied on top of the model
 };
 void add_model_flags(CLI::App& cmd, ModelFlags& flags);
 // --kv-type f32|f16|q8_0 into `kv_type` (also used by `orchard info` for its memory estimate).
