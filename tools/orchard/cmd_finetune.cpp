@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <unistd.h>
 
 #include <yaml-cpp/yaml.h>
 
@@ -44,6 +45,12 @@ struct FinetuneFlags {
   uint64_t seed = 0;
   int threads = 0;
 };
+
+// Report lines go to stdout; on a terminal they would land in the middle of the progress line
+// (stderr), so it is wiped first and redrawn by the next step.
+void clear_progress_line() {
+  if (isatty(STDERR_FILENO)) std::fprintf(stderr, "\r\033[K");
+}
 
 // VmHWM of /proc/self/status: the most resident memory this process has had.
 double peak_memory_gb() {
@@ -209,13 +216,13 @@ int run_finetune(const FinetuneFlags& f) {
     train::TrainerCallbacks callbacks;
     callbacks.on_eval = [&](int64_t step, const train::EvalResult& val, double seconds) {
       last_val = val.loss;
-      progress.reset();
+      clear_progress_line();
       std::printf("Iter %lld: Val loss %.3f, Val took %.3fs\n", static_cast<long long>(std::max<int64_t>(step, 1)),
                   val.loss, seconds);
       std::fflush(stdout);
     };
     callbacks.on_report = [&](const train::StepReport& r) {
-      progress.reset();
+      clear_progress_line();
       std::printf("Iter %lld: Train loss %.3f, Learning Rate %.3e, It/sec %.3f, Tokens/sec %.3f, Trained Tokens %lld, "
                   "Peak mem %.3f GB\n",
                   static_cast<long long>(r.step), r.train_loss, r.learning_rate, r.steps_per_second,
@@ -223,17 +230,23 @@ int run_finetune(const FinetuneFlags& f) {
       std::fflush(stdout);
     };
     callbacks.on_save = [&](int64_t step, const std::string& saved) {
-      progress.reset();
+      clear_progress_line();
       std::printf("Iter %lld: Saved adapter weights to %s.\n", static_cast<long long>(step), saved.c_str());
       std::fflush(stdout);
     };
     callbacks.on_step = [&](const train::StepReport& r) {
-      if (first_step < 0) first_step = r.step - 1;
-      if (!progress) progress.emplace("train", "it", r.iters - first_step, 1);
+      // The bar counts the steps after the first one it sees (its clock starts there), so its rate
+      // and ETA are right from the next step on, also in a resumed run.
+      if (!progress) {
+        first_step = r.step;
+        progress.emplace("train", "it", r.iters - first_step, 1);
+      }
+      char val_text[32] = "-";
+      if (!std::isnan(last_val)) std::snprintf(val_text, sizeof val_text, "%.3f", last_val);
       char detail[256];
       std::snprintf(detail, sizeof detail, "iter %lld/%lld, loss %.3f, val %s, %.0f tok/s, lr %.2e, peak %.2f GB",
                     static_cast<long long>(r.step), static_cast<long long>(r.iters), r.train_loss,
-                    std::isnan(last_val) ? "-" : std::to_string(last_val).substr(0, 5).c_str(), r.tokens_per_second,
+                    val_text, r.tokens_per_second,
                     r.learning_rate, peak_memory_gb());
       progress->update(r.step - first_step, detail);
     };
