@@ -129,8 +129,9 @@ std::map<std::string, LoraAdapter> read_adapter_tensors(const ModelSource& base,
     Tensor b_rows = mlx ? transposed(*b) : *b;
     const int64_t rank = a_rows.dim(0);
     if (a_rows.shape() != Shape{rank, in_features} || b_rows.shape() != Shape{out_features, rank})
-      throw file_error(path, "adapter on '" + module + "' " + shape_str(w->shape()) + ": '" + name + "' is " +
-                                 shape_str(a.shape()) + " and its B " + shape_str(b->shape()) +
+      throw file_error(path, "adapter on '" + module + "': '" + name + "' " + shape_str(a.shape()) + " and its B " +
+                                 shape_str(b->shape()) + " do not fit the weight " + shape_str(w->shape()) + " of " +
+                                 base.path +
                                  (mlx ? ", want lora_a [in, rank] and lora_b [rank, out]"
                                       : ", want lora_A [r, in] and lora_B [out, r]"));
     const auto order = stored_row_order(base, gguf->name, out_features);

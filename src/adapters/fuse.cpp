@@ -1,5 +1,6 @@
 #include "adapters/fuse.h"
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -10,6 +11,8 @@
 #include "io/gguf.h"
 #include "io/hf_tensor_names.h"
 #include "io/safetensors.h"
+#include "models/config.h"
+#include "models/rope.h"
 #include "quant/quant.h"
 
 namespace orchard {
@@ -87,13 +90,31 @@ void write_hf_folder(const ModelSource& base, const std::map<std::string, Tensor
   write_safetensors((dir / "model.safetensors").string(), hf, {{"format", "pt"}});
 }
 
+// llama.cpp's Q/K row order for a llama written as GGUF from Hugging Face weights.
+Tensor to_gguf_rows(const ModelSource& base, const std::string& name, const Tensor& t) {
+  if (base.format != ModelFormat::HuggingFace || base.architecture != "llama") return t;
+  const bool q = name.ends_with(".attn_q.weight") || name.ends_with(".attn_q.bias");
+  const bool k = name.ends_with(".attn_k.weight") || name.ends_with(".attn_k.bias");
+  if (!q && !k) return t;
+  const ModelConfig c = read_config(base);
+  const std::vector<int64_t> order = interleave_rope_rows(q ? c.n_head : c.n_head_kv, c.head_dim);
+  const bool vector = t.ndim() == 1;  // a bias: its elements are the rows
+  const size_t bytes = vector ? row_bytes(t.dtype(), 1) : t.row_bytes();
+  Tensor out = Tensor::zeros(t.dtype(), t.shape());
+  for (size_t r = 0; r < order.size(); ++r)
+    std::memcpy(static_cast<uint8_t*>(out.data()) + r * bytes, static_cast<const uint8_t*>(t.data()) + order[r] * bytes,
+                bytes);
+  return out;
+}
+
 void write_gguf(const ModelSource& base, const std::map<std::string, Tensor>& tensors, const std::string& path,
-                bool dequantized) {
+                bool dequantized, const Metadata& tokenizer) {
   GgufWriter writer;
   for (const auto& [key, value] : base.metadata.all()) writer.set(key, value);
+  for (const auto& [key, value] : tokenizer.all()) writer.set(key, value);
   bool all_f32 = true;
   for (const auto& [name, t] : tensors) {
-    writer.add_tensor(name, t);
+    writer.add_tensor(name, to_gguf_rows(base, name, t));
     all_f32 = all_f32 && t.dtype() == DType::F32;
   }
   if (dequantized && all_f32) writer.set("general.file_type", MetaValue::u32(0));  // LLAMA_FTYPE_ALL_F32
@@ -122,10 +143,7 @@ void fuse_model(const ModelSource& base, const AdapterSet& adapters, const std::
                 const FuseOptions& options) {
   const std::map<std::string, Tensor> tensors = fused_tensors(base, adapters, options.dequantize);
   if (base.format == ModelFormat::Gguf || options.gguf) {
-    if (base.format == ModelFormat::HuggingFace)
-      throw file_error(base.path, "--gguf from a Hugging Face folder is not supported yet (fuse to a folder, then "
-                                  "convert); Q/K rows and tokenizer metadata would need translating");
-    write_gguf(base, tensors, save_path, options.dequantize);
+    write_gguf(base, tensors, save_path, options.dequantize, options.gguf_tokenizer);
   } else {
     write_hf_folder(base, tensors, save_path);
   }

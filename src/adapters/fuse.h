@@ -6,6 +6,7 @@
 #include <string>
 
 #include "adapters/lora.h"
+#include "io/metadata.h"
 #include "io/model_source.h"
 
 namespace orchard {
@@ -15,6 +16,9 @@ struct FuseOptions {
   // are re-quantized to their own type.
   bool dequantize = false;
   bool gguf = false;  // write a GGUF file whatever the input's format
+  // GGUF from a Hugging Face folder: the tokenizer.* keys to add (the CLI converts tokenizer.json
+  // with tokenizer/gguf_vocab.h; this layer does not link the tokenizer).
+  Metadata gguf_tokenizer;
 };
 
 // The base's tensors (GGUF names) with every adapted weight replaced by its fused value, in the
@@ -23,7 +27,8 @@ std::map<std::string, Tensor> fused_tensors(const ModelSource& base, const Adapt
 
 // Writes the fused model to `save_path` in the input's format: a GGUF file with the same
 // metadata, or a Hugging Face folder (model.safetensors plus the base folder's config,
-// tokenizer and generation files). Every file is written atomically.
+// tokenizer and generation files). With `gguf` from a Hugging Face llama, Q/K rows are permuted
+// into llama.cpp's order. Every file is written atomically.
 void fuse_model(const ModelSource& base, const AdapterSet& adapters, const std::string& save_path,
                 const FuseOptions& options);
 
