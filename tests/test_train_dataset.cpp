@@ -328,6 +328,8 @@ TEST(TrainDatasetErrors, NameTheFileAndLine) {
   };
   std::string e = error_for("{\"text\": \"a b\"}\n\n{\"text\": \"ab\"\n");
   EXPECT_TRUE(contains(e, file + ":3: malformed JSON")) << e;
+  e = error_for("{\"text\": \"a\"}\n{\"text\": 1e999}\n");  // nlohmann's out_of_range, not a parse_error (found by fuzzing)
+  EXPECT_TRUE(contains(e, file + ":2: malformed JSON")) << e;
   e = error_for("{\"text\": \"a\"}\n[1, 2]\n");
   EXPECT_TRUE(contains(e, file + ":2: expected a JSON object")) << e;
   e = error_for("{\"txt\": \"a\", \"id\": 3}\n");

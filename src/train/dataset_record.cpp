@@ -68,7 +68,7 @@ Record parse_record(std::string_view line, const std::string& where) {
   ordered_json object;
   try {
     object = ordered_json::parse(line);
-  } catch (const ordered_json::parse_error& e) {
+  } catch (const ordered_json::exception& e) {  // parse_error, and out_of_range for numbers beyond double
     std::string message = e.what();
     if (const size_t end = message.find("] "); message.starts_with("[json.exception") && end != std::string::npos)
       message = message.substr(end + 2);
