@@ -71,5 +71,21 @@ TEST(CliInfo, ReportsSizesHyperparametersAndMemory) {
   EXPECT_NE(missing.out.find("m.gguf.none"), std::string::npos) << missing.out;
 }
 
+// Without a model argument every command uses the bundled model (or $ORCHARD_DEFAULT_MODEL).
+TEST(CliInfo, DefaultsToTheBundledModel) {
+  const fs::path bundled = test::source_dir() / "assets" / "orchard-kjv" / "model.gguf";
+  ASSERT_TRUE(fs::exists(bundled)) << bundled;
+  auto r = test::run_command("env -u ORCHARD_DEFAULT_MODEL " + test::orchard_bin().string() + " info --json");
+  ASSERT_EQ(r.status, 0) << r.out;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["architecture"], "llama");
+  EXPECT_EQ(j["file_bytes"], fs::file_size(bundled));
+
+  auto missing = test::run_command("ORCHARD_DEFAULT_MODEL=/nonexistent/m.gguf " + test::orchard_bin().string() +
+                                   " info 2>&1");
+  EXPECT_NE(missing.status, 0);
+  EXPECT_NE(missing.out.find("/nonexistent/m.gguf"), std::string::npos) << missing.out;
+}
+
 }  // namespace
 }  // namespace orchard

@@ -15,6 +15,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "default_model.h"
 #include "adapters/adapter_file.h"
 #include "core/error.h"
 #include "generate/loaded_model.h"
@@ -306,7 +307,8 @@ const Register registration{{"finetune", "Fine-tune a model (LoRA, DoRA, QLoRA, 
     yaml->bind(key, o, assign(field));
     return o;
   };
-  opt("-m,--model", f->model, "GGUF file or Hugging Face folder to fine-tune", "model");
+  f->model = default_model_path();
+  opt("-m,--model", f->model, "GGUF file or Hugging Face folder to fine-tune (default: the bundled model)", "model");
   opt("--data", f->data, "folder with train.jsonl, valid.jsonl and optionally test.jsonl", "data");
   opt("--fine-tune-type", f->fine_tune_type, "lora, dora or full", "fine_tune_type")
       ->check(CLI::IsMember({"lora", "dora", "full"}));

@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "default_model.h"
 #include "adapters/adapter_file.h"
 #include "adapters/fuse.h"
 #include "core/error.h"
@@ -24,7 +25,9 @@ const Register registration{{
     "Fuse LoRA/DoRA adapters into the model's weights (as mlx_lm.fuse)",
     [](CLI::App& cmd) -> std::function<int()> {
       auto args = std::make_shared<FuseArgs>();
-      cmd.add_option("-m,--model", args->model, "base model: GGUF file or Hugging Face folder")->required();
+      args->model = default_model_path();
+      cmd.add_option("-m,--model", args->model, "base model: GGUF file or Hugging Face folder (default: the bundled model)")
+          ->capture_default_str();
       cmd.add_option("--adapter-path", args->adapter_path,
                      "adapters to fuse: a folder MLX LM (adapters.safetensors) or PEFT (adapter_model.safetensors) "
                      "wrote, with its adapter_config.json")

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "default_model.h"
 #include "core/dtype.h"
 #include "generation_flags.h"
 #include "io/model_source.h"
@@ -153,7 +154,9 @@ const Register kInfo{{
       auto path = std::make_shared<std::string>();
       auto json = std::make_shared<bool>(false);
       auto kv_type = std::make_shared<std::string>("f16");
-      cmd.add_option("model", *path, "GGUF file or Hugging Face model folder")->required();
+      *path = default_model_path();
+      cmd.add_option("model", *path, "GGUF file or Hugging Face model folder (default: the bundled model)")
+          ->capture_default_str();
       cmd.add_flag("--json", *json, "Print one JSON object instead of text");
       add_kv_type_option(cmd, *kv_type);
       return [path, json, kv_type] {

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "default_model.h"
 #include "adapters/adapter_file.h"
 #include "adapters/lora.h"
 #include "core/error.h"
@@ -58,7 +59,9 @@ int run_perplexity(const PerplexityFlags& f) {
 
 const Register registration{{"perplexity", "Loss and perplexity of a model on a text or jsonl file", [](CLI::App& cmd) {
   auto f = std::make_shared<PerplexityFlags>();
-  cmd.add_option("-m,--model", f->model, "GGUF file or Hugging Face folder")->required();
+  f->model = default_model_path();
+  cmd.add_option("-m,--model", f->model, "GGUF file or Hugging Face folder (default: the bundled model)")
+      ->capture_default_str();
   cmd.add_option("--adapter-path", f->adapter_path, "folder of adapters written by orchard finetune");
   cmd.add_option("-f,--data", f->data,
                  "text file (scored in windows of --context tokens) or .jsonl in a fine-tuning format (one example a "

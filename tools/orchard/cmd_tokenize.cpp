@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "default_model.h"
 #include "core/error.h"
 #include "io/model_source.h"
 #include "subcommand.h"
@@ -42,7 +43,9 @@ const Register registration{{
     "Print the token ids of a text as a JSON array",
     [](CLI::App& cmd) -> std::function<int()> {
       auto args = std::make_shared<TokenizeArgs>();
-      cmd.add_option("-m,--model", args->model, "GGUF file or Hugging Face folder")->required();
+      args->model = default_model_path();
+      cmd.add_option("-m,--model", args->model, "GGUF file or Hugging Face folder (default: the bundled model)")
+          ->capture_default_str();
       auto* text = cmd.add_option("-t,--text", args->text, "text to tokenize");
       auto* texts = cmd.add_option("--texts", args->texts_file, "JSON file with an array of texts to tokenize");
       text->excludes(texts);

@@ -9,11 +9,14 @@
 #include "core/error.h"
 #include "core/threadpool.h"
 #include "models/model.h"
+#include "default_model.h"
 
 namespace orchard::cli {
 
 void add_model_flags(CLI::App& cmd, ModelFlags& flags) {
-  cmd.add_option("-m,--model", flags.model, "GGUF file or Hugging Face folder")->required();
+  flags.model = default_model_path();
+  cmd.add_option("-m,--model", flags.model, "GGUF file or Hugging Face folder (default: the bundled model)")
+      ->capture_default_str();
   cmd.add_option("-t,--threads", flags.threads, "CPU threads (default: the physical cores this process may run on)")->check(CLI::NonNegativeNumber);
   cmd.add_option("--quantize", flags.quantize,
                  "quantize the f32/f16/bf16 weight matrices on load (HF folders); matrices whose rows the "
