@@ -18,6 +18,7 @@
 #include "models/kv_cache.h"
 #include "models/model.h"
 #include "models/testmodel.h"
+#include "support/compare.h"
 #include "support/paths.h"
 
 namespace orchard {
@@ -33,15 +34,6 @@ std::string join(const std::vector<int32_t>& ids) {
   std::string s;
   for (int32_t id : ids) s += (s.empty() ? "" : ",") + std::to_string(id);
   return s;
-}
-
-double relative_error(const std::vector<float>& got, const std::vector<float>& want) {
-  double diff = 0, scale = 0;
-  for (size_t i = 0; i < want.size(); ++i) {
-    diff = std::max(diff, std::abs(static_cast<double>(got[i]) - want[i]));
-    scale = std::max(scale, std::abs(static_cast<double>(want[i])));
-  }
-  return diff / scale;
 }
 
 class AdapterFiles : public ::testing::Test {
@@ -106,7 +98,7 @@ TEST_F(AdapterFiles, TorchWrittenMlxAndPeftAdaptersMatchTorch) {
         const auto adapters = load_adapters(*source, adapter_dir.string());
         EXPECT_EQ(adapters->adapters().size(), 15u);  // 5 modules x 3 layers
         EXPECT_EQ(adapters->config().dora, dora);
-        EXPECT_LE(relative_error(orchard_logits(source, adapters), want), kTolerance);
+        EXPECT_LE(test::relative_error(orchard_logits(source, adapters), want), kTolerance);
       }
     }
   }
@@ -146,14 +138,14 @@ TEST_F(AdapterFiles, OrchardWrittenAdaptersReadByTorchByMlxNames) {
       EXPECT_EQ(file->tensors().count("model.layers.1.mlp.up_proj.m"), dora ? 1u : 0u);
 
       const std::vector<float> got = orchard_logits(source, set);
-      EXPECT_LE(relative_error(got, torch_logits(adapter_dir)), kTolerance);
+      EXPECT_LE(test::relative_error(got, torch_logits(adapter_dir)), kTolerance);
       // And orchard reads its own file back to the same model.
-      EXPECT_LE(relative_error(orchard_logits(source, load_adapters(*source, adapter_dir.string())), got), 1e-5);
+      EXPECT_LE(test::relative_error(orchard_logits(source, load_adapters(*source, adapter_dir.string())), got), 1e-5);
       // Resuming: the values come back into a fresh set of the same shape.
       AdapterSet fresh = AdapterSet::create(*source, config, 99);
       load_adapter_weights(fresh, *source, (adapter_dir / "adapters.safetensors").string());
       fresh.bind(*source);
-      EXPECT_LE(relative_error(orchard_logits(source, std::make_shared<AdapterSet>(std::move(fresh))), got), 1e-6);
+      EXPECT_LE(test::relative_error(orchard_logits(source, std::make_shared<AdapterSet>(std::move(fresh))), got), 1e-6);
     }
   }
 }

@@ -14,6 +14,7 @@
 #include "quant/quant.h"
 #include "models/model.h"
 #include "models/testmodel.h"
+#include "support/compare.h"
 #include "support/paths.h"
 
 namespace orchard {
@@ -22,15 +23,6 @@ namespace {
 namespace fs = std::filesystem;
 
 const std::vector<int32_t> kTokens = {1, 17, 230, 5, 99, 42, 7, 300, 11};
-
-double relative_error(const std::vector<float>& got, const std::vector<float>& want) {
-  double diff = 0, scale = 0;
-  for (size_t i = 0; i < want.size(); ++i) {
-    diff = std::max(diff, std::abs(static_cast<double>(got[i]) - want[i]));
-    scale = std::max(scale, std::abs(static_cast<double>(want[i])));
-  }
-  return diff / scale;
-}
 
 std::vector<float> logits(std::shared_ptr<const ModelSource> source, std::shared_ptr<const AdapterSet> adapters) {
   std::shared_ptr<Backend> backend = make_cpu_backend(2);
@@ -94,11 +86,11 @@ TEST_F(Fuse, FusedModelsComputeWhatTheAdaptedOnesDo) {
       SCOPED_TRACE(c.base + (dora ? " dora" : " lora"));
       const auto base = open(dir_ / c.base), adapted_on = open(dir_ / c.adapted_on);
       const std::vector<float> want = logits(adapted_on, random_adapters(*adapted_on, dora));
-      ASSERT_GT(relative_error(logits(adapted_on, nullptr), want), 1e-2);  // the adapters matter
+      ASSERT_GT(test::relative_error(logits(adapted_on, nullptr), want), 1e-2);  // the adapters matter
       const fs::path out = dir_ / ((dora ? "dora_" : "lora_") + c.out);
       fuse_model(*base, *random_adapters(*base, dora), out.string(), FuseOptions{.dequantize = c.dequantize});
       const auto fused = open(out);
-      EXPECT_LE(relative_error(logits(fused, nullptr), want), 1e-3);
+      EXPECT_LE(test::relative_error(logits(fused, nullptr), want), 1e-3);
       if (c.dequantize) EXPECT_EQ(fused->require("blk.0.attn_q.weight").dtype(), DType::F32);
       if (c.base == "hf") {
         EXPECT_TRUE(fs::exists(out / "config.json"));
@@ -147,7 +139,7 @@ TEST_F(Fuse, HfToGgufAndQuantizedHfOutputs) {
   const auto adapters = random_adapters(*hf, false);
   // HF -> GGUF: Q/K rows into llama.cpp's order (the GGUF llama runs interleaved rope).
   fuse_model(*hf, *adapters, (dir_ / "x.gguf").string(), FuseOptions{.gguf = true});
-  EXPECT_LE(relative_error(logits(open(dir_ / "x.gguf"), nullptr), logits(hf, adapters)), 1e-3);
+  EXPECT_LE(test::relative_error(logits(open(dir_ / "x.gguf"), nullptr), logits(hf, adapters)), 1e-3);
   // A folder quantized on load cannot be written back as safetensors without --dequantize.
   const auto quantized = open(dir_ / "hf", LoadOptions{.quantize = DType::Q8_0});
   const auto q_adapters = random_adapters(*quantized, false);

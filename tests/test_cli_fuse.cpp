@@ -19,6 +19,7 @@
 #include "models/model.h"
 #include "models/testmodel.h"
 #include "quant/quant.h"
+#include "support/compare.h"
 #include "support/paths.h"
 
 namespace orchard {
@@ -27,15 +28,6 @@ namespace {
 namespace fs = std::filesystem;
 
 const std::vector<int32_t> kTokens = {1, 17, 230, 5, 99, 42, 7, 300, 11};
-
-double relative_error(const std::vector<float>& got, const std::vector<float>& want) {
-  double diff = 0, scale = 0;
-  for (size_t i = 0; i < want.size(); ++i) {
-    diff = std::max(diff, std::abs(static_cast<double>(got[i]) - want[i]));
-    scale = std::max(scale, std::abs(static_cast<double>(want[i])));
-  }
-  return diff / scale;
-}
 
 std::vector<float> logits(std::shared_ptr<const ModelSource> source, std::shared_ptr<const AdapterSet> adapters) {
   std::shared_ptr<Backend> backend = make_cpu_backend(2);
@@ -113,8 +105,8 @@ TEST_F(CliFuse, FusedModelReproducesTheAdaptedModel) {
       const auto fused = open(out);
       EXPECT_EQ(fused->format, c.out.ends_with(".gguf") ? ModelFormat::Gguf : ModelFormat::HuggingFace);
       const std::vector<float> want = logits(base, set);
-      EXPECT_GT(relative_error(logits(base, nullptr), want), 1e-2);  // the adapters matter
-      EXPECT_LE(relative_error(logits(fused, nullptr), want), 1e-3);
+      EXPECT_GT(test::relative_error(logits(base, nullptr), want), 1e-2);  // the adapters matter
+      EXPECT_LE(test::relative_error(logits(fused, nullptr), want), 1e-3);
     }
   }
   EXPECT_TRUE(fs::exists(dir_ / "lora_fused_hf/config.json"));
@@ -135,7 +127,7 @@ TEST_F(CliFuse, QuantizedBaseDequantizedOrRequantized) {
   const auto dequantized = open(dir_ / "dequantized.gguf");
   EXPECT_EQ(dequantized->require("blk.0.attn_q.weight").dtype(), DType::F32);
   EXPECT_EQ(dequantized->require("blk.0.ffn_down.weight").dtype(), DType::F32);
-  EXPECT_LE(relative_error(logits(dequantized, nullptr), want), 1e-3);
+  EXPECT_LE(test::relative_error(logits(dequantized, nullptr), want), 1e-3);
 
   // Without --dequantize the merged rows are re-quantized to Q4_0: byte for byte the encoding
   // of the dequantized file's rows.

@@ -15,6 +15,7 @@
 #include "models/kv_cache.h"
 #include "models/model.h"
 #include "models/testmodel.h"
+#include "support/compare.h"
 #include "support/paths.h"
 
 namespace orchard {
@@ -60,18 +61,9 @@ std::vector<Logits> reference_logits(const std::string& python, const fs::path& 
   return result;
 }
 
-double relative_error(const std::vector<float>& got, const std::vector<float>& want) {
-  double diff = 0, scale = 0;
-  for (size_t i = 0; i < want.size(); ++i) {
-    diff = std::max(diff, std::abs(static_cast<double>(got[i]) - want[i]));
-    scale = std::max(scale, std::abs(static_cast<double>(want[i])));
-  }
-  return diff / scale;
-}
-
 void expect_close(const std::vector<float>& flat, size_t row, const std::vector<float>& want, const std::string& what) {
   const std::vector<float> got(flat.begin() + row * want.size(), flat.begin() + (row + 1) * want.size());
-  EXPECT_LE(relative_error(got, want), kTolerance) << what;
+  EXPECT_LE(test::relative_error(got, want), kTolerance) << what;
 }
 
 struct Case {

@@ -13,15 +13,6 @@ namespace orchard::test {
 
 namespace fs = std::filesystem;
 
-double relative_error(const Floats& got, const Floats& want) {
-  double diff = 0, scale = 0;
-  for (size_t i = 0; i < want.size(); ++i) {
-    diff = std::max(diff, std::abs(static_cast<double>(got.at(i)) - want[i]));
-    scale = std::max(scale, std::abs(static_cast<double>(want[i])));
-  }
-  return scale > 0 ? diff / scale : diff;
-}
-
 namespace {
 
 std::string shape_json(const Shape& shape) {

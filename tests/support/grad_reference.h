@@ -9,13 +9,11 @@
 #include <vector>
 
 #include "core/tensor.h"
+#include "support/compare.h"
 
 namespace orchard::test {
 
 using Floats = std::vector<float>;
-
-// max |got - want| / max |want| (plain max |got - want| when want is all zero).
-double relative_error(const Floats& got, const Floats& want);
 
 class Reference {
  public:
