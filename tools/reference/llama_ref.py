@@ -142,11 +142,15 @@ class Reference:
             h = rms_norm(x, self.w[p + "post_attention_layernorm.weight"], self.eps)
             gate = self.linear(h, p + "mlp.gate_proj")
             x = x + self.linear(torch.nn.functional.silu(gate) * self.linear(h, p + "mlp.up_proj"), p + "mlp.down_proj")
-        x = rms_norm(x, self.w["model.norm.weight"], self.eps)
-        head = self.w.get("lm_head.weight")
-        if head is None or cfg.get("tie_word_embeddings", False):
-            head = self.w["model.embed_tokens.weight"]
-        return x @ head.T
+        return self.lm_head(rms_norm(x, self.w["model.norm.weight"], self.eps))
+
+    def head_name(self):
+        """The LM head's weight: the embedding when tied."""
+        tied = "lm_head.weight" not in self.w or self.cfg.get("tie_word_embeddings", False)
+        return "model.embed_tokens.weight" if tied else "lm_head.weight"
+
+    def lm_head(self, x):
+        return x @ self.w[self.head_name()].T
 
 
 def main():

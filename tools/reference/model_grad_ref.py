@@ -66,24 +66,9 @@ class AdaptedModel(Reference):
             y = (ad["m"] / denom) * y
         return y if bias is None else y + bias
 
-    def logits(self, tokens):
-        """llama_ref's forward, with the LM head through base_product too."""
-        cfg = self.cfg
-        x = self.w["model.embed_tokens.weight"][torch.tensor(tokens)]
-        positions = torch.arange(len(tokens), dtype=self.dtype)
-        freqs = positions[:, None] * self.inv_freq[None, :]
-        emb = torch.cat((freqs, freqs), dim=-1)
-        cos, sin = emb.cos(), emb.sin()
-        for layer in range(cfg["num_hidden_layers"]):
-            p = f"model.layers.{layer}."
-            h = rms_norm(x, self.w[p + "input_layernorm.weight"], self.eps)
-            x = x + self.attention(h, p + "self_attn.", cos, sin)
-            h = rms_norm(x, self.w[p + "post_attention_layernorm.weight"], self.eps)
-            gate = self.linear(h, p + "mlp.gate_proj")
-            x = x + self.linear(torch.nn.functional.silu(gate) * self.linear(h, p + "mlp.up_proj"), p + "mlp.down_proj")
-        x = rms_norm(x, self.w["model.norm.weight"], self.eps)
-        tied = "lm_head.weight" not in self.w or cfg.get("tie_word_embeddings", False)
-        return self.base_product(x, "model.embed_tokens.weight" if tied else "lm_head.weight")
+    def lm_head(self, x):
+        """The LM head through base_product too (its input rounding on quantized heads)."""
+        return self.base_product(x, self.head_name())
 
 
 def loss_of(model, sequences, targets):
