@@ -19,6 +19,7 @@
 #include "models/model.h"
 #include "models/testmodel.h"
 #include "support/compare.h"
+#include "support/errors.h"
 #include "support/paths.h"
 
 namespace orchard {
@@ -150,15 +151,6 @@ TEST_F(AdapterFiles, OrchardWrittenAdaptersReadByTorchByMlxNames) {
   }
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-
 void write_text(const fs::path& path, const std::string& text) {
   fs::create_directories(path.parent_path());
   std::ofstream(path) << text;
@@ -167,16 +159,16 @@ void write_text(const fs::path& path, const std::string& text) {
 TEST_F(AdapterFiles, ErrorsNameTheFileAndProblem) {
   const auto source = base("model.gguf");
   const fs::path missing = dir_ / "nowhere";
-  EXPECT_NE(error_of([&] { load_adapters(*source, missing.string()); }).find(missing.string()), std::string::npos);
+  EXPECT_NE(test::error_of([&] { load_adapters(*source, missing.string()); }).find(missing.string()), std::string::npos);
 
   const fs::path no_config = dir_ / "no_config";
   fs::create_directories(no_config);
-  EXPECT_NE(error_of([&] { load_adapters(*source, no_config.string()); }).find("adapter_config.json"),
+  EXPECT_NE(test::error_of([&] { load_adapters(*source, no_config.string()); }).find("adapter_config.json"),
             std::string::npos);
 
   const fs::path bad_json = dir_ / "bad_json";
   write_text(bad_json / "adapter_config.json", "{\"lora_parameters\": {\"rank\": 4,");
-  EXPECT_NE(error_of([&] { load_adapters(*source, bad_json.string()); }).find("invalid JSON"), std::string::npos);
+  EXPECT_NE(test::error_of([&] { load_adapters(*source, bad_json.string()); }).find("invalid JSON"), std::string::npos);
 
   const std::string mlx_config = R"({"fine_tune_type": "lora", "num_layers": 1,
       "lora_parameters": {"rank": 2, "scale": 1.0, "dropout": 0.0}})";
@@ -192,12 +184,12 @@ TEST_F(AdapterFiles, ErrorsNameTheFileAndProblem) {
     return d;
   };
   const fs::path unknown = write_adapter("unknown", "model.layers.9.self_attn.q_proj", {128, 2}, {2, 128});
-  const std::string e1 = error_of([&] { load_adapters(*source, unknown.string()); });
+  const std::string e1 = test::error_of([&] { load_adapters(*source, unknown.string()); });
   EXPECT_NE(e1.find("adapters.safetensors"), std::string::npos) << e1;
   EXPECT_NE(e1.find("model.layers.9.self_attn.q_proj"), std::string::npos) << e1;
 
   const fs::path shape = write_adapter("shape", "model.layers.1.self_attn.v_proj", {128, 2}, {2, 128});
-  const std::string e2 = error_of([&] { load_adapters(*source, shape.string()); });
+  const std::string e2 = test::error_of([&] { load_adapters(*source, shape.string()); });
   EXPECT_NE(e2.find("[2, 128]"), std::string::npos) << e2;  // v_proj has 64 outputs
   EXPECT_NE(e2.find("adapters.safetensors"), std::string::npos) << e2;
 }

@@ -15,6 +15,7 @@
 #include "models/model.h"
 #include "models/testmodel.h"
 #include "support/compare.h"
+#include "support/errors.h"
 #include "support/paths.h"
 
 namespace orchard {
@@ -124,15 +125,6 @@ TEST_F(Fuse, QuantizedWeightsStayInTheirType) {
   }
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-
 TEST_F(Fuse, HfToGgufAndQuantizedHfOutputs) {
   write_test_hf(spec_, vocab_, DType::F32, 7, (dir_ / "hf").string());
   const auto hf = open(dir_ / "hf");
@@ -143,7 +135,7 @@ TEST_F(Fuse, HfToGgufAndQuantizedHfOutputs) {
   // A folder quantized on load cannot be written back as safetensors without --dequantize.
   const auto quantized = open(dir_ / "hf", LoadOptions{.quantize = DType::Q8_0});
   const auto q_adapters = random_adapters(*quantized, false);
-  const std::string e = error_of([&] { fuse_model(*quantized, *q_adapters, (dir_ / "out").string(), {}); });
+  const std::string e = test::error_of([&] { fuse_model(*quantized, *q_adapters, (dir_ / "out").string(), {}); });
   EXPECT_NE(e.find("--dequantize"), std::string::npos) << e;
   fuse_model(*quantized, *q_adapters, (dir_ / "out").string(), FuseOptions{.dequantize = true});
   EXPECT_TRUE(fs::exists(dir_ / "out/model.safetensors"));

@@ -10,6 +10,7 @@
 #include "io/model_source.h"
 #include "io/safetensors.h"
 #include "quant/quant.h"
+#include "support/errors.h"
 #include "support/paths.h"
 
 namespace orchard {
@@ -77,15 +78,6 @@ void expect_same_bytes(const Tensor& got, const Tensor& want, const std::string&
   EXPECT_EQ(std::memcmp(got.data(), want.data(), want.nbytes()), 0) << name;
 }
 
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-
 TEST(ModelSource, LoadsALlamaFolderWithGgufNames) {
   auto weights = hf_weights(true, false, false);
   fs::path dir = make_folder("hf_llama", tiny_config("llama", false), weights);
@@ -119,7 +111,7 @@ TEST(ModelSource, LoadsALlamaFolderWithGgufNames) {
       std::string name = "blk." + std::to_string(l) + "." + gguf;
       expect_same_bytes(src.require(name), weights["model.layers." + std::to_string(l) + "." + hf], name);
     }
-  std::string err = error_of([&] { src.require("blk.9.attn_q.weight"); });
+  std::string err = test::error_of([&] { src.require("blk.9.attn_q.weight"); });
   EXPECT_NE(err.find("blk.9.attn_q.weight"), std::string::npos) << err;
   EXPECT_NE(err.find(dir.string()), std::string::npos) << err;
 }
@@ -166,17 +158,17 @@ TEST(ModelSource, LoadsShardedCheckpoints) {
                                                  ? "model-00002-of-00002.safetensors"
                                                  : "model-00001-of-00002.safetensors";
   std::ofstream(dir / "model.safetensors.index.json") << index.dump();
-  std::string err = error_of([&] { open_model(dir.string()); });
+  std::string err = test::error_of([&] { open_model(dir.string()); });
   EXPECT_NE(err.find("model.norm.weight"), std::string::npos) << err;
   EXPECT_NE(err.find("model.safetensors.index.json"), std::string::npos) << err;
 
   index["weight_map"]["model.norm.weight"] = "../outside.safetensors";
   std::ofstream(dir / "model.safetensors.index.json") << index.dump();
-  err = error_of([&] { open_model(dir.string()); });
+  err = test::error_of([&] { open_model(dir.string()); });
   EXPECT_NE(err.find("not a file in the folder"), std::string::npos) << err;
 
   fs::remove(dir / "model-00002-of-00002.safetensors");
-  err = error_of([&] { open_model(dir.string()); });
+  err = test::error_of([&] { open_model(dir.string()); });
   EXPECT_NE(err.find("model-00002-of-00002.safetensors"), std::string::npos) << err;
 
 }
@@ -184,17 +176,17 @@ TEST(ModelSource, LoadsShardedCheckpoints) {
 TEST(ModelSource, ReportsUnknownTensorsAndMissingFiles) {
   auto weights = hf_weights(true, false, false);
   weights["model.layers.0.mlp.experts.0.weight"] = bf16_tensor({4}, 1);
-  std::string err = error_of([&] { open_model(make_folder("hf_unknown", tiny_config("llama", false), weights).string()); });
+  std::string err = test::error_of([&] { open_model(make_folder("hf_unknown", tiny_config("llama", false), weights).string()); });
   EXPECT_NE(err.find("unknown tensor 'model.layers.0.mlp.experts.0.weight'"), std::string::npos) << err;
   EXPECT_NE(err.find("model.safetensors"), std::string::npos) << err;
 
   weights = hf_weights(true, false, false);
   weights["model.layers.2.input_layernorm.weight"] = bf16_tensor({kHidden}, 1);  // config has 2 layers
-  err = error_of([&] { open_model(make_folder("hf_layer", tiny_config("llama", false), weights).string()); });
+  err = test::error_of([&] { open_model(make_folder("hf_layer", tiny_config("llama", false), weights).string()); });
   EXPECT_NE(err.find("layer 2"), std::string::npos) << err;
 
   weights = hf_weights(false, false, false);
-  err = error_of([&] { open_model(make_folder("hf_untied", tiny_config("llama", false), weights).string()); });
+  err = test::error_of([&] { open_model(make_folder("hf_untied", tiny_config("llama", false), weights).string()); });
   EXPECT_NE(err.find("lm_head.weight"), std::string::npos) << err;
 
   // rotary_emb.inv_freq buffers from old checkpoints carry no weights and are skipped.
@@ -204,17 +196,17 @@ TEST(ModelSource, ReportsUnknownTensorsAndMissingFiles) {
             weights.size() - 1);
 
   fs::path empty = test::temp_dir("hf_empty");
-  err = error_of([&] { open_model(empty.string()); });
+  err = test::error_of([&] { open_model(empty.string()); });
   EXPECT_NE(err.find("config.json"), std::string::npos) << err;
   std::ofstream(empty / "config.json") << tiny_config("llama", false);
-  err = error_of([&] { open_model(empty.string()); });
+  err = test::error_of([&] { open_model(empty.string()); });
   EXPECT_NE(err.find("model.safetensors"), std::string::npos) << err;
-  err = error_of([&] { open_model((empty / "nope.gguf").string()); });
+  err = test::error_of([&] { open_model((empty / "nope.gguf").string()); });
   EXPECT_NE(err.find("nope.gguf"), std::string::npos) << err;
-  err = error_of([&] { open_model((empty / "config.json").string()); });
+  err = test::error_of([&] { open_model((empty / "config.json").string()); });
   EXPECT_NE(err.find("pass the folder"), std::string::npos) << err;
   std::ofstream(empty / "weights.bin") << "not a model";
-  err = error_of([&] { open_model((empty / "weights.bin").string()); });
+  err = test::error_of([&] { open_model((empty / "weights.bin").string()); });
   EXPECT_NE(err.find("not a GGUF file"), std::string::npos) << err;
 }
 
@@ -232,7 +224,7 @@ TEST(ModelSource, ReadsTokenizerFilesAndChatTemplates) {
   EXPECT_EQ(open_model(dir.string()).metadata.get_string("tokenizer.chat_template"), "{{ jinja file }}");
 
   std::ofstream(dir / "tokenizer_config.json") << "{\n  \"chat_template\": \"x\",\n  oops\n}";
-  std::string err = error_of([&] { open_model(dir.string()); });
+  std::string err = test::error_of([&] { open_model(dir.string()); });
   EXPECT_NE(err.find("tokenizer_config.json"), std::string::npos) << err;
   EXPECT_NE(err.find("line 3"), std::string::npos) << err;
 
@@ -290,7 +282,7 @@ TEST(ModelSource, OpensGgufFilesDirectly) {
 
   GgufWriter no_arch;
   no_arch.write(path.string());
-  std::string err = error_of([&] { open_model(path.string()); });
+  std::string err = test::error_of([&] { open_model(path.string()); });
   EXPECT_NE(err.find("general.architecture"), std::string::npos) << err;
 }
 

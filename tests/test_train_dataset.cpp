@@ -13,6 +13,7 @@
 #include "generate/loaded_model.h"
 #include "io/gguf.h"
 #include "kernels/cpu/backward.h"
+#include "support/errors.h"
 #include "support/paths.h"
 #include "train/dataset.h"
 
@@ -78,15 +79,6 @@ Tokens trained_targets(const Example& e, int64_t max_seq_length = 4096) {
 }
 
 Tokens tail(const Tokens& t, int64_t from) { return Tokens(t.begin() + from, t.end()); }
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 TEST(TrainDataset, TextAddsEosAsMlxLm) {
   ORCHARD_REQUIRE_SHARED();
@@ -320,7 +312,7 @@ TEST(TrainDatasetErrors, NameTheFileAndLine) {
   const fs::path dir = test::temp_dir("dataset_errors");
   const auto error_for = [&](const std::string& text, DatasetOptions options = {}) {
     const auto path = write_file(dir, "train.jsonl", text);
-    return error_of([&] { load_jsonl(path.string(), m.format(false), options); });
+    return test::error_of([&] { load_jsonl(path.string(), m.format(false), options); });
   };
   const std::string file = (dir / "train.jsonl").string();
   const auto contains = [](const std::string& s, const std::string& needle) {
@@ -361,14 +353,14 @@ TEST(TrainDatasetErrors, NameTheFileAndLine) {
 TEST(TrainDatasetErrors, FolderLayout) {
   const Model m = tiny_model();
   const fs::path dir = test::temp_dir("dataset_folder");
-  std::string e = error_of([&] { load_data_folder((dir / "nope").string(), m.format(false), {}); });
+  std::string e = test::error_of([&] { load_data_folder((dir / "nope").string(), m.format(false), {}); });
   EXPECT_NE(e.find("not a folder"), std::string::npos) << e;
   write_file(dir, "train.jsonl", "{\"text\": \"a\"}\n");
-  e = error_of([&] { load_data_folder(dir.string(), m.format(false), {}); });
+  e = test::error_of([&] { load_data_folder(dir.string(), m.format(false), {}); });
   EXPECT_NE(e.find("no valid.jsonl; a data folder holds train.jsonl and valid.jsonl"), std::string::npos) << e;
   fs::remove(dir / "train.jsonl");
   write_file(dir, "valid.jsonl", "{\"text\": \"b\"}\n");
-  e = error_of([&] { load_data_folder(dir.string(), m.format(false), {}); });
+  e = test::error_of([&] { load_data_folder(dir.string(), m.format(false), {}); });
   EXPECT_NE(e.find("no train.jsonl"), std::string::npos) << e;
   write_file(dir, "train.jsonl", "{\"text\": \"a\"}\n{\"text\": \"a b\"}\n");
   DataSplits splits = load_data_folder(dir.string(), m.format(false), {});
@@ -383,7 +375,7 @@ TEST(TrainDatasetErrors, FolderLayout) {
 
 TEST(TrainBatchesErrors, TooFewExamples) {
   const Dataset d = synthetic({3, 4});
-  const std::string e = error_of([&] { BatchIterator(d, 4, 100, 0); });
+  const std::string e = test::error_of([&] { BatchIterator(d, 4, 100, 0); });
   EXPECT_NE(e.find("synthetic.jsonl: the data set must have at least batch_size=4 examples but only has 2"), std::string::npos) << e;
 }
 
